@@ -1,0 +1,1 @@
+"""I/O around the cleaners: reading inputs, the OCFL archive, audit, export and the CLI."""
