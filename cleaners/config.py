@@ -41,6 +41,18 @@ class PipelineConfig:
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        """The inverse of `to_dict` (what a DAG passes between tasks as plain JSON)."""
+        default = cls()
+        parts = {}
+        for f in dataclasses.fields(cls):
+            section = getattr(default, f.name)
+            values = data.get(f.name) or {}
+            known = {sf.name for sf in dataclasses.fields(section)}
+            parts[f.name] = dataclasses.replace(section, **{k: v for k, v in values.items() if k in known})
+        return cls(**parts)
+
     def with_script(self, script: str) -> PipelineConfig:
         if script not in SCRIPTS:
             raise CleaningError(f"unknown script {script!r}: choose one of {', '.join(SCRIPTS)}")

@@ -1,0 +1,39 @@
+# docclean — two commands on a fresh machine with Python 3.11 and make:
+#   make run    install (core) into .venv if needed, clean seeds/ into ./archive-local
+#   make test   install everything (Airflow, dev tools) and run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+UV_VERSION = 0.13.9
+ARCHIVE ?= archive-local
+BIN = $(VENV)/bin
+UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
+
+.PHONY: run test bench install install-dev clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+# Stamp files make the installs incremental: redone only when the pins or the project change.
+$(VENV)/.core: $(BIN)/uv pyproject.toml constraints.txt
+	$(UV) -e .
+	touch $@
+
+$(VENV)/.full: $(BIN)/uv pyproject.toml constraints.txt
+	$(UV) -e ".[dev,airflow]"
+	touch $@ $(VENV)/.core
+
+install: $(VENV)/.core
+install-dev: $(VENV)/.full
+
+run: $(VENV)/.core
+	$(BIN)/docclean run seeds --archive $(ARCHIVE)
+
+test: $(VENV)/.full
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.core
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(ARCHIVE) bench-out .pytest_cache

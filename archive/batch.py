@@ -1,0 +1,170 @@
+"""Clean a batch of inputs: read → decode … dedup.within, per document, in parallel.
+
+This is the function both entry points call (the CLI's `run` and the nightly DAG's mapped
+`clean_batch` task). Each input's raw bytes are copied into a staging folder named by their
+sha256 as soon as they are read, so nothing the user gave can be lost later in the run and the
+results that travel on (in memory, or as a JSON Lines file between Airflow tasks) hold text,
+not bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archive.reader import Missing, read
+from cleaners import runner
+from cleaners.config import PipelineConfig
+from cleaners.model import Document, Rejected, TrailEntry
+
+log = logging.getLogger(__name__)
+
+# Below this many inputs a process pool costs more (start-up, imports) than it saves.
+MIN_INPUTS_FOR_POOL = 16
+# Inputs handed to a worker at a time: large enough to amortise pickling, small enough to keep
+# the progress bar moving.
+POOL_CHUNK = 8
+
+
+@dataclass
+class CleanResult:
+    """One input after cleaning: what the archive writer needs, JSON-serialisable."""
+
+    path: str
+    sha256: str | None
+    bytes: int | None
+    mtime: str | None = None
+    status: str = "ok"                      # "ok" | "rejected"
+    step: str | None = None                 # rejecting step
+    reason: str | None = None
+    message: str | None = None
+    text: str = ""
+    title: str | None = None
+    is_html: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+    decoding: dict[str, Any] = field(default_factory=dict)
+    trail: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> CleanResult:
+        return cls(**json.loads(line))
+
+    def source_entry(self) -> dict[str, Any]:
+        """This input as it appears in a record's `sources` list."""
+        entry: dict[str, Any] = {"path": self.path, "sha256": self.sha256, "bytes": self.bytes,
+                                 "mtime": self.mtime}
+        entry.setdefault("encoding", None)
+        entry.setdefault("encoding_confidence", None)
+        entry.update(self.decoding)
+        return entry
+
+
+def trail_json(trail: Iterable[TrailEntry]) -> list[dict[str, Any]]:
+    return [{"step": e.step, "version": e.version, "changed": e.changed,
+             "changes": [c.to_json() for c in e.changes]} for e in trail]
+
+
+def _result(doc: Document | Rejected, source_doc: Document) -> CleanResult:
+    src = source_doc.source
+    base = CleanResult(path=src.path, sha256=src.sha256, bytes=src.size, mtime=src.mtime,
+                       is_html=source_doc.is_html)
+    if isinstance(doc, Rejected):
+        base.status, base.step, base.reason, base.message = "rejected", doc.step, doc.reason, doc.message
+        base.trail = [{"step": doc.step, "version": "", "changed": False,
+                       "changes": [{"action": "reject", "what": doc.reason, "where": "",
+                                    "why": doc.message, **dict(doc.detail)}]}]
+        return base
+    base.text, base.title = doc.text, doc.title
+    base.metadata, base.decoding = dict(doc.metadata), dict(doc.decoding)
+    base.trail = trail_json(doc.trail)
+    return base
+
+
+def clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
+              stats: runner.Stats) -> CleanResult:
+    """Read, stage the raw bytes, run the pipeline: never raises for bad input."""
+    if isinstance(path, Missing):
+        return CleanResult(path=path.path, sha256=None, bytes=None, status="rejected", step="read",
+                           reason=path.reason, message=path.message)
+    doc = read(path)
+    if isinstance(doc, Rejected):
+        return CleanResult(path=str(path), sha256=None, bytes=None, status="rejected",
+                           step=doc.step, reason=doc.reason, message=doc.message)
+    if raw_dir is not None:
+        stage_raw(raw_dir, doc.source.sha256, doc.raw)
+    try:
+        out = runner.run(doc, cfg, stats)
+    except Exception as exc:  # a bug in a step must not end the run: record it, go on
+        log.exception("pipeline failed on %s", path)
+        out = Rejected("pipeline", "internal_error", f"{type(exc).__name__}: {exc}")
+    return _result(out, doc)
+
+
+def stage_raw(raw_dir: Path, sha256: str, raw: bytes) -> Path:
+    target = raw_dir / sha256
+    if not target.exists():
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        tmp = raw_dir / f".{sha256}.{os.getpid()}.part"
+        tmp.write_bytes(raw)
+        os.replace(tmp, target)
+    return target
+
+
+def _clean_chunk(args: tuple[list[Path | Missing], PipelineConfig, Path | None]
+                 ) -> tuple[list[CleanResult], dict[str, Any]]:
+    paths, cfg, raw_dir = args
+    stats = runner.Stats()
+    return [clean_one(p, cfg, raw_dir, stats) for p in paths], stats.to_json()
+
+
+def clean_inputs(paths: Sequence[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,
+                 jobs: int = 1, progress: Callable[[int], None] | None = None
+                 ) -> tuple[list[CleanResult], runner.Stats]:
+    """Clean every input; results in input order; `progress(n)` after each n inputs."""
+    stats = runner.Stats()
+    results: list[CleanResult] = []
+    if jobs <= 1 or len(paths) < MIN_INPUTS_FOR_POOL:
+        for path in paths:
+            results.append(clean_one(path, cfg, raw_dir, stats))
+            if progress:
+                progress(1)
+        return results, stats
+    chunks = [list(paths[i:i + POOL_CHUNK]) for i in range(0, len(paths), POOL_CHUNK)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for chunk_results, chunk_stats in pool.map(_clean_chunk, [(c, cfg, raw_dir) for c in chunks]):
+            results.extend(chunk_results)
+            stats.merge(runner.Stats.from_json(chunk_stats))
+            if progress:
+                progress(len(chunk_results))
+    return results, stats
+
+
+def write_results(path: Path, results: Iterable[CleanResult], stats: runner.Stats) -> Path:
+    """A batch's results as JSON Lines (stats on the first line), written atomically."""
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"stats": stats.to_json()}) + "\n")
+        for result in results:
+            fh.write(result.to_json() + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_results(path: Path) -> tuple[list[CleanResult], runner.Stats]:
+    with path.open(encoding="utf-8") as fh:
+        stats = runner.Stats.from_json(json.loads(fh.readline())["stats"])
+        return [CleanResult.from_json(line) for line in fh if line.strip()], stats
+
+
+def iter_batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])

@@ -1,0 +1,77 @@
+"""export: every archived record as JSON Lines, or a run handed over as a BagIt bag.
+
+A record is immutable in the run that first archived it. Inputs seen again in later runs
+(`already_archived` dispositions) are added to its `sources` on export, each marked with the
+run that saw it, so `sources` always lists every input that cleaned to the document.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from archive import ocfl
+
+
+def _objects_in_order(root: Path) -> list[tuple[str, Path, dict[str, Path]]]:
+    out = []
+    for obj in ocfl.object_dirs(root):
+        inv = ocfl.load_inventory(obj)
+        created = inv["versions"][inv["head"]]["created"]
+        out.append((created, obj, ocfl.head_files(obj, inv)))
+    out.sort(key=lambda item: (item[0], item[1].name))
+    return [(created, obj, files) for created, obj, files in out]
+
+
+def iter_records(root: Path) -> Iterator[dict[str, Any]]:
+    root = Path(root)
+    if not ocfl.is_root(root):
+        raise FileNotFoundError(f"{root} is not a docclean archive (no OCFL storage root there)")
+    objects = _objects_in_order(root)
+    sightings: dict[str, list[dict[str, Any]]] = {}
+    for _created, obj, files in objects:
+        disp = files.get("metadata/dispositions.jsonl")
+        if disp is None:
+            continue
+        for line in disp.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            if entry.get("disposition") == "already_archived" and entry.get("source"):
+                sightings.setdefault(entry["record"], []).append({**entry["source"], "run": obj.name})
+    for _created, _obj, files in objects:
+        for logical in sorted(files):
+            if logical.startswith("records/"):
+                rec: dict[str, Any] = json.loads(files[logical].read_text(encoding="utf-8"))
+                known = {s["sha256"] for s in rec["sources"]}
+                for seen in sightings.get(rec["id"], []):
+                    if seen["sha256"] not in known:
+                        rec["sources"].append(seen)
+                        known.add(seen["sha256"])
+                yield rec
+
+
+def export_bag(root: Path, out: Path, run: str | None = None) -> Path:
+    """A BagIt bag of one run (the newest when `run` is None): its records, raws and metadata."""
+    import bagit
+
+    root = Path(root)
+    objects = _objects_in_order(root)
+    if not objects:
+        raise FileNotFoundError(f"{root} holds no runs to export")
+    chosen = [o for o in objects if run is None or o[1].name == run]
+    if not chosen:
+        raise FileNotFoundError(f"{root} has no run {run!r}; runs: {', '.join(o[1].name for o in objects)}")
+    _created, obj, files = chosen[-1]
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists: give a new folder for the bag")
+    out.mkdir(parents=True)
+    for logical, path in files.items():
+        target = out / logical
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    bagit.make_bag(str(out), {"Source-Organization": "docclean", "External-Identifier": obj.name},
+                   checksums=["sha256", "sha512"])
+    return out

@@ -1,0 +1,142 @@
+"""The run, as the CLI and the nightly DAG both drive it: discover → clean batches → commit.
+
+The CLI runs everything in one process (`run_paths`); the DAG runs the same three functions as
+separate tasks (`discover_batches`, `clean_batch`, `commit_batches`), passing only paths between
+them. Staging lives under the storage root's extensions folder, on the same filesystem as the
+archive, and is removed once its run is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from archive import batch, ocfl
+from archive.reader import Missing, discover
+from archive.writer import RunSummary, commit_run
+from cleaners import runner
+from cleaners.config import PipelineConfig, load_config
+
+log = logging.getLogger(__name__)
+
+STAGING = "docclean-staging"
+
+
+def staging_dir(root: Path, name: str) -> Path:
+    path = Path(root) / ocfl.EXTENSIONS / STAGING / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: PipelineConfig,
+              jobs: int = 1, progress: bool = False, created: str | None = None) -> RunSummary:
+    """`docclean run`: clean every input under `paths` and archive the run in `root`."""
+    root = Path(root)
+    ocfl.init_root(root)
+    inputs = list(discover(paths))
+    stage = staging_dir(root, f"cli-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(inputs), unit="doc", desc="cleaning", leave=False)
+    try:
+        results, stats = batch.clean_inputs(inputs, cfg, stage / "raw", jobs=jobs,
+                                            progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+        return commit_run(root, results, stats, cfg, stage / "raw", created=created)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+# --- the same run, as Airflow tasks ---------------------------------------------------------
+
+def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
+                     run_name: str, since: str | None = None) -> list[str]:
+    """Write the run's input lists as batch files; return their paths (what goes into XCom).
+
+    `since` (ISO 8601) keeps only files modified after it: the nightly run picks up what
+    arrived since the last successful run; a one-off run passes None and takes everything.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"inbox {inbox} is not a folder")
+    ocfl.init_root(Path(root))
+    cutoff = datetime.fromisoformat(since).timestamp() if since else None
+    files = []
+    for item in discover([inbox]):
+        if isinstance(item, Missing):
+            continue
+        try:
+            if cutoff is not None and item.stat().st_mtime <= cutoff:
+                continue
+        except OSError:
+            pass  # unreadable: let the reader record why
+        files.append(str(item))
+    stage = staging_dir(root, run_name)
+    out = []
+    for n, chunk in enumerate(batch.iter_batches(files, batch_size)):
+        path = stage / f"batch-{n:05d}.inputs.json"
+        path.write_text(json.dumps(chunk, ensure_ascii=False))
+        out.append(str(path))
+    log.info("discovered %d inputs in %s: %d batches", len(files), inbox, len(out))
+    return out
+
+
+def clean_batch(batch_file: str, config: dict[str, object] | None = None) -> str:
+    """Clean one batch; write its results next to it; return the results' path.
+
+    Idempotent: a retried batch rewrites the same results file (atomically), it never appends.
+    """
+    cfg = _config(config)
+    path = Path(batch_file)
+    inputs = [Path(p) for p in json.loads(path.read_text())]
+    results, stats = batch.clean_inputs(inputs, cfg, path.parent / "raw")
+    out = path.with_name(path.name.replace(".inputs.json", ".results.jsonl"))
+    return str(batch.write_results(out, results, stats))
+
+
+def commit_batches(result_files: Sequence[str], root: Path, config: dict[str, object] | None = None,
+                   created: str | None = None, label: str = "docclean nightly") -> RunSummary:
+    """The one writer: read every batch's results, dedup, publish one object, drop staging."""
+    cfg = _config(config)
+    results: list[batch.CleanResult] = []
+    stats = runner.Stats()
+    stage_dirs = {Path(f).parent for f in result_files}
+    for file in sorted(result_files):
+        batch_results, batch_stats = batch.read_results(Path(file))
+        results.extend(batch_results)
+        stats.merge(batch_stats)
+    if len(stage_dirs) > 1:
+        raise ValueError(f"results come from several staging folders: {sorted(map(str, stage_dirs))}")
+    raw_dir = next(iter(stage_dirs)) / "raw" if stage_dirs else Path(root) / "nonexistent"
+    summary = commit_run(Path(root), results, stats, cfg, raw_dir, created=created, label=label)
+    for stage in stage_dirs:
+        shutil.rmtree(stage, ignore_errors=True)
+    return summary
+
+
+def config_dict(script: str = "hans", config_file: str | None = None) -> dict[str, object]:
+    """The resolved config as plain data (what a DAG passes to its tasks)."""
+    return load_config(config_file, script).to_dict()
+
+
+def _config(config: dict[str, object] | None) -> PipelineConfig:
+    if not config:
+        return load_config()
+    return PipelineConfig.from_dict(config)
+
+
+def run_name(label: str) -> str:
+    """A filesystem-safe staging folder name for an Airflow run id."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+    return f"{safe[:60]}-{hashlib.sha256(label.encode()).hexdigest()[:8]}"
