@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from archive.ocfl import OcflError
 from cleaners import __version__
 from cleaners.model import CleaningError, Document, Rejected, Source
 from cleaners.pipeline import STEP_NAMES
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = {"run": cmd_run, "clean": cmd_clean, "export": cmd_export, "audit": cmd_audit}
         return handler[args.command](args)
-    except (CleaningError, OSError, ValueError) as exc:
+    except (CleaningError, OcflError, OSError, ValueError) as exc:
         print(f"docclean {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -143,7 +144,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             for c in entry.changes:
                 print("    " + json.dumps(c.to_json(), ensure_ascii=False), file=sys.stderr)
-    sys.stdout.write(out.text if out.text.endswith("\n") or not out.text else out.text + "\n")
+    sys.stdout.write(out.text)  # exactly the text: no newline added, so lines are kept as they are
     return 0
 
 
