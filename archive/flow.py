@@ -59,7 +59,7 @@ def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: Pipeline
 # --- the same run, as Airflow tasks ---------------------------------------------------------
 
 def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
-                     run_name: str, since: str | None = None) -> list[str]:
+                     run_name: str, since: str | None = None, create_inbox: bool = False) -> list[str]:
     """Write the run's input lists as batch files; return their paths (what goes into XCom).
 
     `since` (ISO 8601) keeps only files modified after it: the nightly run picks up what
@@ -68,6 +68,8 @@ def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     inbox = Path(inbox)
+    if create_inbox:          # the DAG's default inbox: unpausing must work on a new machine
+        inbox.mkdir(parents=True, exist_ok=True)
     if not inbox.is_dir():
         raise FileNotFoundError(f"inbox {inbox} is not a folder")
     ocfl.init_root(Path(root))
@@ -82,6 +84,9 @@ def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
         except OSError:
             pass  # unreadable: let the reader record why
         files.append(str(item))
+    if not files:
+        log.info("no new inputs in %s", inbox)
+        return []
     stage = staging_dir(root, run_name)
     out = []
     for n, chunk in enumerate(batch.iter_batches(files, batch_size)):
@@ -123,6 +128,46 @@ def commit_batches(result_files: Sequence[str], root: Path, config: dict[str, ob
     for stage in stage_dirs:
         shutil.rmtree(stage, ignore_errors=True)
     return summary
+
+
+def created_for(moment: datetime | None) -> str | None:
+    """OCFL `created` for a run: its logical date (UTC), so a rerun does not look like a change."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def audit_report(root: str | os.PathLike[str], objects: list[str] | None,
+                 missing_ok: bool = False) -> dict[str, object]:
+    """The audit as plain data for a task: sound or not, each problem, and a printable report."""
+    from archive.audit import audit
+
+    root = Path(root)
+    if missing_ok and not root.exists():
+        return {"sound": True, "problems": [], "report": f"audit: {root} does not exist yet: nothing to audit"}
+    if objects == []:
+        return {"sound": True, "problems": [], "report": "audit: this run wrote no object"}
+    problems = [str(p) for p in audit(root, objects)]
+    scope = ", ".join(objects) if objects else "the whole archive"
+    head = f"audit of {scope} in {root}: " + (f"{len(problems)} problem(s)" if problems else "sound")
+    return {"sound": not problems, "problems": problems,
+            "report": "\n".join([head, *(f"  BAD {p}" for p in problems)])}
+
+
+def format_report(summary: dict[str, object], audited: dict[str, object]) -> str:
+    """The run summary for the task log: dispositions, then per-step counts."""
+    lines = [f"docclean run: object {summary.get('object') or '(none)'}, "
+             f"{'written' if summary.get('written') else 'nothing new written'}"]
+    counts = summary.get("counts") or {}
+    assert isinstance(counts, dict)
+    lines.append("dispositions: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no inputs"))
+    stats = summary.get("stats") or {}
+    assert isinstance(stats, dict)
+    for step, s in stats.items():
+        lines.append(f"  {step:<18} total={s['total']} changed={s['changed']} dropped={s['dropped']} "
+                     f"chars_removed={s['chars_removed']} seconds={s['seconds']}")
+    lines.append(str(audited.get("report", "")))
+    return "\n".join(lines)
 
 
 def config_dict(script: str = "hans", config_file: str | None = None) -> dict[str, object]:
