@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 UV_VERSION = 0.13.9
 ARCHIVE ?= archive-local
+# make bench BENCH_ARGS="--mb 20 --jobs 2"; the corpus is used when it is there
+BENCH_ARGS ?= --mb 5 --corpus ../shared/corpus
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
