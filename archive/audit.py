@@ -6,8 +6,8 @@ Checks, in order (each problem names the file it is about):
 2. each object: namaste, inventory against its sidecar digest, the version inventory equal to
    the root one, every manifest file present with the digest the inventory says (recomputed:
    a same-size bit flip is caught), no file on disk the manifest does not list, no empty dirs.
-3. each record: valid against the record schema shipped in the package; its id is the one its
-   text derives (so a record rewritten together with its inventory is still caught).
+3. each record: valid against the record schema shipped in the package; its text matches the
+   record's own text_sha256 (so a record rewritten together with its inventory is still caught).
 4. completeness: every disposition that names a record finds it in the object it names; every
    record in an object has an `archived` disposition there; every raw a disposition names exists.
 ocfl-py's validator is run in the tests as an independent second opinion.
@@ -15,6 +15,7 @@ ocfl-py's validator is run in the tests as an independent second opinion.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from typing import Any
 
 from archive import ocfl, record
 from archive.index import INDEX_DIR
-from cleaners import dedup
 
 ROOT_FILES = {ocfl.ROOT_NAMASTE, "ocfl_layout.json"}
 OBJECT_FILES = {ocfl.OBJECT_NAMASTE, "inventory.json", "inventory.json.sha512"}
@@ -170,8 +170,8 @@ def _check_record(root: Path, path: Path, rid: str) -> list[Problem]:
         if data.get("id") != rid:
             problems.append(Problem(rel, f"id {data.get('id')!r} does not match the file name"))
         text = data.get("text")
-        if isinstance(text, str) and data.get("dedup_key") != dedup.dedup_key(text):
-            problems.append(Problem(rel, "text does not derive the record's dedup key (text changed)"))
+        if isinstance(text, str) and data.get("text_sha256") != hashlib.sha256(text.encode("utf-8")).hexdigest():
+            problems.append(Problem(rel, "text does not match its text_sha256 (text changed)"))
     return problems
 
 

@@ -6,6 +6,7 @@ produces is validated against it before it is written, and the audit validates a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from importlib import resources
@@ -75,6 +76,8 @@ def build(record_id: str, key: str, kept: CleanResult, members: list[CleanResult
         "shared_passages": shared or [],
         "pipeline": {"version": __version__, "config_sha256": cfg.sha256()},
         "dedup_key": key,
+        # exact fixity of the text itself, independent of how dedup keys are normalised
+        "text_sha256": hashlib.sha256(kept.text.encode("utf-8")).hexdigest(),
         "archived_in": run_id,
     }
     return record

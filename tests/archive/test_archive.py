@@ -111,7 +111,7 @@ def test_audit_catches_a_record_rewritten_with_its_inventory(copy_of, capsys):
     """Digests alone cannot catch a consistent rewrite; the content-derived id can."""
     record = _records(copy_of)[0]
     rec = json.loads(record.read_text(encoding="utf-8"))
-    rec["text"] = rec["text"].replace("數字", "数字", 1)
+    rec["text"] = "龘" + rec["text"][1:]
     record.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
     obj = record.parents[3]
     inv = json.loads((obj / "inventory.json").read_text())
