@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+
 def freeze(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
     """A private copy, so a caller's later edits to its dict cannot reach a frozen object.
 
