@@ -1,23 +1,993 @@
-"""repair (`mojibake.repair`): lossless repairs before anything deletes characters.
+"""repair (`mojibake.repair`): undo mojibake and flattened annotations exactly, flag what is lost.
 
-Shape: cleaner ``(Document) -> Explained``. Line structure is kept.
-First version (issue #2): a slot in the pipeline; issue #4 fills it.
+Shape: cleaner ``(Document) -> Explained``. Runs before anything deletes characters (a stripped
+private-use character makes GB18030 mojibake unrecoverable: STYLE.md, gotcha 1).
+
+Line structure is kept: every fixer works inside one line and never adds or removes a "\\n", so
+the output has as many lines as the input and every change is located as "line N, chars a-b".
+
+Fast path. Most input is clean, so the whole text is first searched with three simple compiled
+patterns (`_suspect_patterns`): the characters mojibake is made of (Latin-1 letters that are
+UTF-8 lead bytes, Ã-ô; the GBK/Big5 characters every UTF-8 Chinese character turns into when its
+lead byte E4-E9 is read as GBK or Big5: 鏁, 涓, 鍚 ...; private-use code points, U+FFFD, 锟,
+C0/C1 controls, Yi syllables, pinyin tone letters), character references, and "(reading)". A
+text with none of them is returned untouched without running ftfy or any search (~40 MB/s on
+the seeds and corpus pages, `scripts/bench_repair.py`); otherwise only the lines with a hit go
+through the fixers, and each fixer has its own cheap gate (a line without à-ï is not decoded as
+cp1252, one without a private-use character is not realigned...).
+
+The named fixers, in order, each on the output of the one before (issue #4):
+
+``entities``     HTML entities and numeric character references left in text ("&#25968;", "&amp;").
+``ftfy``         UTF-8 read as cp1252/Latin-1 ("æ•°å­—"), via ``ftfy.fix_and_explain`` with a
+                 CJK-safe config: no width folding, no quote uncurling, NFC not NFKC, no line
+                 break or control-character changes (those would break line structure or
+                 touch Chinese punctuation: issue #4 measured ftfy's defaults changing 44 of 194
+                 clean seed lines).
+``utf8:<codec>`` UTF-8 read as cp1252 (what ftfy leaves, "æ— "), GB18030/GBK ("鏁板瓧鏀垮簻")
+                 or Big5: the suspect run is encoded back with the wrong codec and decoded as
+                 UTF-8. A byte that the wrong decoder turned into U+FFFD or "?" is lost: the
+                 character it belonged to becomes one U+FFFD, the change says ``lossy`` and
+                 lists the likeliest characters as ``suggestions``; nothing is guessed into the
+                 text. The one exception is certain: a U+FFFD that only the byte 0x80 can
+                 have produced (`_only_0x80`). "€" is read both as cp936's 0x80 and as
+                 GB18030's A2 E3.
+``realign``      GBK decoded one byte off after a lost byte (seed 003: "?!皵底终O" is
+                 "。“數字政府建設"): the run is encoded as GB18030 (ASCII punctuation tried as
+                 the full-width form it was folded from), every lead byte is tried in front
+                 (or one byte dropped), and the best decoding is kept only when it is far more
+                 plausible Chinese than the damaged run.
+``ruby``         flattened pinyin annotations (seed 004), see `cleaners.ruby`.
+``controls``     stray C0/C1 control characters (tab and CR kept; a complete terminal escape
+                 sequence is kept too: someone wrote it).
+
+Then flags (action "flag", text unchanged, always kept in the trail): U+FFFD runs, 锟斤拷
+(GBK read as UTF-8 then written back and read as GBK), private-use runs that no fixer could
+explain, Yi-syllable placeholders for characters missing from a legacy charset (玉ꆼ缄札).
+
+Every candidate repair is judged by one plausibility scorer (`cost`): the mean, over the
+characters, of -log10 of their frequency in Chinese text (``data/encoding_hanzi_freq.tsv``,
+shared with ``encoding.detect``), with fixed costs for punctuation, Latin, symbols and the
+characters that never occur in clean Chinese (private use, U+FFFD, controls).
+
+The trail replays: `replay(original, changes)` applies the recorded edits in order and gives the
+repaired text (STYLE.md §2, ftfy's apply_plan).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import html
+import itertools
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
-from cleaners.model import Document, Explained
+from cleaners import ruby
+from cleaners.model import Change, CleaningError, Document, Explained
+
+log = logging.getLogger(__name__)
 
 STEP = "mojibake.repair"
-VERSION = "0"
+VERSION = "1"
 
 
 @dataclass(frozen=True)
 class RepairConfig:
-    pass
+    fix_entities: bool = True  # issue #4 item 5: "&#25968;" and "&amp;" left in extracted text
+    fix_latin1: bool = True  # issue #4 item 3: UTF-8 read as cp1252/Latin-1 (ftfy, then our round trip)
+    fix_legacy: bool = True  # issue #4 item 2: UTF-8 read as GB18030/GBK or Big5
+    fix_realign: bool = True  # issue #4 item 1: GBK decoded one byte off (seed 003)
+    fix_ruby: bool = True  # issue #4 item 4: flattened pinyin annotations (seed 004)
+    strip_controls: bool = True  # issue #4 item 5: stray C0/C1 controls; tab, CR and LF are kept
+    # Wrong codecs tried, in order, for UTF-8 mojibake (GBK is a subset of GB18030; "€" from
+    # cp936's 0x80 is handled too). Big5 last: its mojibake is mostly lossy.
+    legacy_codecs: tuple[str, ...] = ("gb18030", "big5")
+    # A candidate's mean cost (-log10 frequency per character) must be at most this: clean
+    # Chinese averages about 3.0 (seeds), GBK mojibake of it 5.5-8 (corpus rows).
+    max_candidate_cost: float = 4.6
+    # ... and at least this much lower than the damaged run's (-log10 units, i.e. the run must
+    # be ~30x less likely per character than its repair).
+    min_cost_gain: float = 1.5
+    # The same for UTF-8 read as cp1252, where the UTF-8 structure is the evidence (Latin text
+    # almost never forms valid UTF-8 that decodes to Chinese: ftfy's premise); it may even score
+    # a little worse, as mojibake made of "…" and "“" looks cheap ("é›…" is 雅, corpus).
+    min_cost_gain_cp1252: float = -1.0
+    # Per-character cost from which a candidate is refused outright: private use, U+FFFD,
+    # controls, unassigned code points (cost 10) never appear in a repair we accept.
+    refuse_char_cost: float = 9.5
+    # At most this share of a candidate's characters may be lost bytes (U+FFFD): past it the
+    # "repair" is mostly loss and the run is only flagged.
+    max_lost_share: float = 0.5
+    # A U+FFFD read back as the byte 0x80 (see `_encode`) needs this many whole 3-byte
+    # characters in the same run that owe nothing to an inferred byte (characters).
+    min_clean_chars_for_inference: int = 2
+    # "€" in GBK mojibake is 0x80 (cp936) or A2 E3 (GB18030): the cp936 reading must explain
+    # this much more of the line (share of cost saved) to win. "涓€鍙" (一句) wins by 30%;
+    # GB18030 mojibake read the cp936 way wins by 1-5% on the corpus pages, wrongly.
+    euro_cp936_margin: float = 0.15
+    # Likely characters recorded (never inserted) for each lost one, most frequent first.
+    max_suggestions: int = 3
+    # Realignment: characters left of the first private-use character tried as the start of
+    # the misaligned run (seed 003: the run starts 6 characters before it, at "?").
+    realign_window: int = 8
+    # Realignment: the run must end on an ASCII byte 0x40-0x7E that re-syncs the stream
+    # ("O" in "ㄔO", "h" in "狱h") within this many characters of the last private-use one.
+    realign_max_run: int = 24
+    # Realignment: a shifted byte stream changes every character up to the re-sync byte, so a
+    # realignment must change at least this many characters (seed 003: 8 and 7).
+    realign_min_chars: int = 4
+    # Ruby: confirmed annotations needed in a document before any is removed; fewer is a text
+    # explaining a pronunciation on purpose ("行(háng)"). Seed 004 has 269.
+    ruby_min_annotations: int = 3
+    # Ruby: what a lost, unrecoverable character becomes: U+3013 GETA MARK, the typographic
+    # mark for a missing character (visible, never a real character, recorded in the trail).
+    lost_char_marker: str = "\u3013"
+
+
+# ---------------------------------------------------------------------------------------------
+# Plausibility scorer (shared by every fixer)
+
+COST_PUNCT = 1.5  # 。，、“” are among the most frequent "characters" of Chinese text (~5% each)
+COST_RARE_PUNCT = 3.0  # 〔〕〈〉～ and other CJK symbols and punctuation
+COST_ASCII = 2.0  # Latin letters, digits, ASCII punctuation: neutral
+COST_FULLWIDTH = 3.5  # full-width letters and digits: ＡＢＣ１２３
+COST_SYMBOL = 5.0  # Latin-1 letters, Greek, Cyrillic, kana, box drawing... in Chinese text
+COST_BOPOMOFO = 6.5  # ㄔ: zhuyin is rare in running text, common in GBK mojibake (row A8)
+COST_RARE_HANZI = 8.5  # a CJK character not in the frequency table (13,000 most common)
+COST_NEVER = 10.0  # private use, U+FFFD, controls, unassigned: not in clean Chinese text
+
+COMMON_PUNCT = frozenset("，。、；：？！“”‘’（）《》「」『』【】…—·\u3000")
+
+
+@functools.cache
+def _hanzi_cost() -> dict[str, float]:
+    """-log10 frequency of each Chinese character, both scripts (data/encoding_hanzi_freq.tsv)."""
+    table: dict[str, float] = {}
+    try:
+        text = resources.files("cleaners").joinpath("data/encoding_hanzi_freq.tsv").read_text("utf-8")
+    except FileNotFoundError as exc:  # pragma: no cover - ships with the package
+        raise CleaningError("cleaners/data/encoding_hanzi_freq.tsv is missing: reinstall docclean "
+                            "(it is package data shared by encoding.detect and mojibake.repair)") from exc
+    for row in text.splitlines():
+        if row and not row.startswith("#"):
+            char, value = row.split("\t")
+            table[char] = -float(value)
+    return table
+
+
+def _class_cost(char: str) -> float:
+    cp = ord(char)
+    if char in COMMON_PUNCT:
+        return COST_PUNCT
+    if 0x20 <= cp < 0x7F or char in "\t\r":
+        return COST_ASCII
+    if 0x3000 <= cp <= 0x303F or 0xFE30 <= cp <= 0xFE4F or char in "～﹏":
+        return COST_RARE_PUNCT
+    if 0xFF01 <= cp <= 0xFF5E:
+        return COST_FULLWIDTH
+    if 0x3400 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x3FFFF:
+        return COST_RARE_HANZI
+    if 0x3100 <= cp <= 0x312F or 0x31A0 <= cp <= 0x31BF:
+        return COST_BOPOMOFO
+    category = unicodedata.category(char)
+    if category in ("Co", "Cn", "Cs", "Cc") or char == "\ufffd" or 0xA000 <= cp <= 0xA4CF:
+        return COST_NEVER
+    if 0x0530 <= cp <= 0x08FF:  # Armenian, Hebrew, Arabic...: UTF-8 2-byte accidents
+        return COST_NEVER
+    return COST_SYMBOL
+
+
+@functools.lru_cache(maxsize=65536)
+def char_cost(char: str) -> float:
+    """-log10 of how often `char` occurs in Chinese text (class costs outside the table).
+
+    >>> char_cost("的") < char_cost("数") < char_cost("鏁") < char_cost("\\ue47f")
+    True
+    """
+    value = _hanzi_cost().get(char)
+    return value if value is not None else _class_cost(char)
+
+
+def cost(text: str) -> float:
+    """Mean `char_cost` of `text`: lower is more plausible Chinese (inf for empty text).
+
+    >>> cost("数字政府") + 1.5 < cost("鏁板瓧鏀垮簻")
+    True
+    """
+    if not text:
+        return float("inf")
+    return sum(char_cost(ch) for ch in text) / len(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Edits and the per-line driver
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace line[start:end] by `after`; the rest says what, why and whether bytes were lost."""
+
+    start: int
+    end: int
+    after: str
+    action: str  # "decode" | "unescape" | "remove" | "restore" | "mark" | "flag"
+    what: str
+    why: str
+    lossy: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Context:
+    cfg: RepairConfig
+    ruby_on: bool
+
+
+Fixer = Callable[[str, _Context], list[Edit]]
+
+
+def _trim(before: str, after: str) -> tuple[int, int, int]:
+    """Common prefix and suffix lengths of two strings (so a change covers only what differs)."""
+    prefix = 0
+    limit = min(len(before), len(after))
+    while prefix < limit and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < limit - prefix and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]):
+        suffix += 1
+    return prefix, suffix, limit
+
+
+def _apply(line: str, lineno: int, fixer: str, edits: Sequence[Edit],
+           changes: list[Change]) -> str:
+    """Apply non-overlapping edits left to right; record each as a Change located in the line
+    as it stands when the edit is applied (so `replay` can apply them in order)."""
+    out: list[str] = []
+    pos = 0
+    shift = 0  # how much the edits so far changed the length before this point
+    for edit in sorted(edits, key=lambda e: e.start):
+        if edit.start < pos:
+            continue  # overlaps an earlier edit of the same fixer: keep the first
+        before = line[edit.start:edit.end]
+        if edit.action != "flag":
+            prefix, suffix, _ = _trim(before, edit.after)
+            start, end = edit.start + prefix, edit.end - suffix
+            after = edit.after[prefix:len(edit.after) - suffix]
+            before = line[start:end]
+            if before == after:
+                continue
+        else:
+            start, end, after = edit.start, edit.end, before
+        out.append(line[pos:start])
+        out.append(after)
+        pos = end
+        where_start = start + shift
+        detail: dict[str, Any] = {
+            "fixer": fixer, "line": lineno, "start": where_start, "end": where_start + len(before),
+            "before": before, "after": after, "lossy": edit.lossy, **edit.extra,
+        }
+        changes.append(Change(STEP, edit.action, edit.what,
+                              f"line {lineno}, chars {where_start}-{where_start + len(before)}",
+                              edit.why, detail))
+        shift += len(after) - len(before)
+    out.append(line[pos:])
+    return "".join(out)
+
+
+def replay(text: str, changes: Iterable[Change]) -> str:
+    """Apply recorded repairs to the original text, in order: gives the repaired text back.
+
+    >>> from cleaners.model import Source
+    >>> doc = Document(source=Source.from_bytes("x", b""), text="ok\\n&#25968;字")
+    >>> result = repair(doc, RepairConfig())
+    >>> replay(doc.text, result.changes) == result.text == "ok\\n数字"
+    True
+    """
+    lines = text.split("\n")
+    for change in changes:
+        if change.step != STEP or change.action == "flag":
+            continue
+        d = change.detail
+        index = int(d["line"]) - 1
+        line = lines[index]
+        start, end = int(d["start"]), int(d["end"])
+        if line[start:end] != d["before"]:
+            raise CleaningError(f"cannot replay {change.where}: expected {d['before']!r}, "
+                                f"found {line[start:end]!r}")
+        lines[index] = line[:start] + str(d["after"]) + line[end:]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast pre-check
+
+
+def _lead_pair_chars(codec: str, leads: range, trails: range) -> str:
+    """Characters a GBK/Big5 decoder makes of a UTF-8 lead byte and its first continuation byte."""
+    chars = []
+    for lead in leads:
+        for trail in trails:
+            try:
+                char = bytes((lead, trail)).decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if len(char) == 1:
+                chars.append(char)
+    return "".join(chars)
+
+
+# UTF-8 lead bytes of CJK characters (U+4000-U+9FFF) and of CJK/full-width punctuation.
+UTF8_HANZI_LEADS = range(0xE4, 0xEA)
+UTF8_CONTINUATION = range(0x80, 0xC0)
+# Pinyin letters with tone marks outside Latin-1 (Latin-1's are in the Ã-ô range already).
+TONE_LETTERS = "āēěīōūǎǐǒǔǖǘǚǜńňǹḿ"
+ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+@functools.cache
+def _suspect_patterns() -> tuple[re.Pattern[str], ...]:
+    """The patterns that find every line mojibake or a flattened annotation can be on.
+
+    Every UTF-8 Chinese character starts with a lead byte E4-E9; read as GBK, Big5 or cp1252,
+    the first character of any run of them is one of the pair characters or one of Ã-ô, so a
+    line without any of these has no such mojibake (the clean-text fast path, issue #4). Three
+    simple patterns, not one alternation: each scans in C at hundreds of MB/s, where an
+    alternation that starts with "any hanzi" is ten times slower.
+    """
+    gbk = _lead_pair_chars("gbk", UTF8_HANZI_LEADS, UTF8_CONTINUATION)
+    big5 = _lead_pair_chars("big5", UTF8_HANZI_LEADS, UTF8_CONTINUATION)
+    # 鈥 銆 锛: "“”—…", "、。《》", "，：（）" (lead bytes E2, E3, EF) read as GBK.
+    punct = "鈥銆锛"
+    chars = re.escape("".join(sorted(set(gbk + big5 + punct + TONE_LETTERS + "锟\ufffd"))))
+    controls = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    latin_leads = "\u00c2-\u00f4"
+    private = "\ue000-\uf8ff\ua000-\ua4cf"
+    return (re.compile(f"[{controls}{latin_leads}{private}{chars}]"),
+            ENTITY,
+            re.compile(f"[(（]?[{ruby.PINYIN_LETTERS}]{{1,{ruby.MAX_SYLLABLE}}}[)）]"))
+
+
+def _suspect_lines(text: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of each line with a hit of any suspect pattern, in order."""
+    patterns = _suspect_patterns()
+    upcoming = [p.search(text) for p in patterns]
+    pos = 0
+    while True:
+        live = [m.start() for m in upcoming if m is not None]
+        if not live:
+            return
+        hit = min(live)
+        start = text.rfind("\n", 0, hit) + 1
+        end = text.find("\n", hit)
+        end = len(text) if end < 0 else end
+        yield start, end
+        pos = end + 1
+        if pos > len(text):
+            return
+        upcoming = [m if m is None or m.start() >= pos else p.search(text, pos)
+                    for m, p in zip(upcoming, patterns, strict=True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixer: HTML entities and character references
+
+
+MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
+
+
+def _fix_entities(line: str, ctx: _Context) -> list[Edit]:
+    """Decode entities and character references left in text.
+
+    >>> [e.after for e in _fix_entities("數&#23383; &amp; &nbsp;", _Context(RepairConfig(), False))]
+    ['字', '&', '\\xa0']
+    """
+    if "&" not in line or MARKUP.search(line):
+        return []  # a line with tags is markup source, where "&lt;" is a correct escape
+    edits = []
+    for m in ENTITY.finditer(line):
+        value = html.unescape(m.group())
+        if value == m.group() or "\n" in value or any(_class_cost(ch) >= COST_NEVER for ch in value):
+            continue  # unknown name, or a reference to a control/surrogate: leave it visible
+        edits.append(Edit(m.start(), m.end(), value, "unescape", "html_entity",
+                          f"character reference {m.group()} left in text"))
+    return edits
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixer: ftfy, CJK-safe
+
+
+@functools.cache
+def _ftfy_config() -> Any:
+    import ftfy
+
+    return ftfy.TextFixerConfig(
+        unescape_html=False,  # our `entities` fixer, recorded separately
+        remove_terminal_escapes=False,  # our `controls` fixer
+        fix_encoding=True,
+        restore_byte_a0=True,
+        replace_lossy_sequences=True,
+        decode_inconsistent_utf8=True,
+        fix_c1_controls=True,
+        fix_latin_ligatures=False,  # not mojibake; leave the text as written
+        fix_character_width=False,  # would turn ，！？（） into ASCII (STYLE.md gotcha 2)
+        uncurl_quotes=False,  # would straighten “” (STYLE.md gotcha 2)
+        fix_line_breaks=False,  # line structure is kept
+        fix_surrogates=True,
+        remove_control_chars=False,  # our `controls` fixer, after the round trips that need C1
+        normalization="NFC",  # never NFKC: it folds full-width punctuation
+        explain=True,
+    )
+
+
+LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
+
+
+def _fix_ftfy(line: str, ctx: _Context) -> list[Edit]:
+    """ftfy's own repair of UTF-8 read as cp1252/Latin-1, kept only if it fixed an encoding.
+
+    >>> [e.after for e in _fix_ftfy("ä¸­æ–‡ abc", _Context(RepairConfig(), False))]
+    ['中文 abc']
+    """
+    if not LATIN_LEAD.search(line):
+        return []
+    import ftfy
+
+    fixed = ftfy.fix_and_explain(line, config=_ftfy_config())
+    steps = [tuple(step) for step in (fixed.explanation or [])]
+    if fixed.text == line or all(step[0] == "normalize" for step in steps):
+        return []  # nothing but NFC: not ours to change (compatibility ideographs would fold)
+    if "\n" in fixed.text:
+        return []  # never split a line (fix_line_breaks is off; this is a safety net)
+    # replace_lossy_sequences turns what cannot be decoded into U+FFFD: a loss, said so.
+    lossy = fixed.text.count("\ufffd") > line.count("\ufffd")
+    plan = ",".join(f"{a}/{b}" for a, b in steps)
+    return [Edit(0, len(line), fixed.text, "decode", f"ftfy:{plan}",
+                 "UTF-8 read as cp1252/Latin-1 (ftfy.fix_and_explain, CJK-safe config)",
+                 lossy=lossy, extra={"ftfy_plan": [list(s) for s in steps]})]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixer: UTF-8 read as a wrong codec (cp1252, GB18030/GBK, Big5), round trip
+
+PLACEHOLDER = 0xFF  # never produced by gb18030, big5 or cp1252 encoding: stands for U+FFFD
+BARRIER = 0xFE  # a character the wrong codec cannot encode: never part of a UTF-8 sequence
+_SEQ = (rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+        rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+        rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")  # strict UTF-8: no overlongs, no surrogates
+# A character that lost bytes. A GBK/GB18030/Big5 decoder turns each byte it cannot read into
+# one U+FFFD (PLACEHOLDER here), so "》" (E3 80 8B) read as GBK after 冦 can come out as
+# "��": the lead byte, then one placeholder per missing byte. A Windows decoder writes one "?"
+# for a lead byte and the byte after it, so "?" ends the character.
+_LOST = (rb"[\xe0-\xef](?:\xff[\x80-\xbf\xff]|[\x80-\xbf]\xff)"
+         rb"|[\xf0-\xf4][\x80-\xbf\xff]{0,2}\xff"
+         rb"|[\xc2-\xf4][\x80-\xbf\xff]{0,2}\?"
+         rb"|[\xc2-\xf4][\x80-\xbf]{0,2}\xff"
+         rb"|\xff")
+UTF8_TOKEN = re.compile(rb"(?P<seq>" + _SEQ + rb")|(?P<lost>" + _LOST + rb")|(?P<ascii>[\x00-\x7f])")
+# A stretch of UTF-8 sequences (and cut-short ones), ASCII allowed in between.
+UTF8_RUN = re.compile(rb"(?:(?:" + _SEQ + rb"|" + _LOST + rb")[\x00-\x7f]*)+")
+THREE_BYTES = re.compile(rb"[\xe0-\xf4][\x80-\xbf]{2}")
+# Which "wrong codec" names map to which Python codecs, tried per character in order.
+WRONG_CODECS: dict[str, tuple[str, ...]] = {
+    "cp1252": ("cp1252", "latin-1"),
+    "gb18030": ("gb18030",),
+    "big5": ("cp950", "big5hkscs"),
+}
+# cp936 and cp950 decode the lone byte 0x80 as "€"; Python's gbk/gb18030 and big5 codecs do not.
+EURO_BYTE = {"gb18030": b"\x80", "big5": b"\x80"}
+EURO_READINGS = {"gb18030": (b"\x80", b"\xa2\xe3"), "big5": (b"\x80",)}  # GB18030 maps € to A2 E3
+TRAIL_PAIRS = {"gb18030": ("gbk", range(0x80, 0xC0)), "big5": ("big5", range(0xA1, 0xC0))}
+
+
+@functools.lru_cache(maxsize=262144)
+def _wrong_bytes(char: str, codec: str) -> bytes:
+    """The bytes the wrong decoder `codec` read as `char` (BARRIER if it cannot have)."""
+    if char == "\ufffd":
+        return bytes((PLACEHOLDER,))
+    if codec == "cp1252" and 0x80 <= ord(char) <= 0x9F:
+        return bytes((ord(char),))  # undefined cp1252 bytes pass through as C1 (sloppy decoding)
+    if char == "€" and codec in EURO_BYTE:
+        return EURO_BYTE[codec]
+    for name in WRONG_CODECS[codec]:
+        try:
+            return char.encode(name)
+        except UnicodeEncodeError:
+            continue
+    return bytes((BARRIER,))
+
+
+@functools.cache
+def _run_start_pattern(codec: str) -> re.Pattern[str]:
+    """Characters a run of this codec's UTF-8 mojibake must contain: the first 3-byte sequence
+    of a run starts on a character, so some character's bytes begin [E0-EF][80-BF] (GBK, Big5)
+    or is one of à-ï (cp1252). A line without one is skipped without encoding it."""
+    if codec == "cp1252":
+        return re.compile("[\u00e0-\u00ef]")
+    name, trails = TRAIL_PAIRS[codec]
+    chars = _lead_pair_chars(name, range(0xE0, 0xF0), trails)
+    return re.compile(f"[{re.escape(chars)}]")
+
+
+def _only_0x80(next_byte: int, maps_user_area: bool) -> bool:
+    """Can a U+FFFD followed by `next_byte` only have been the byte 0x80?
+
+    Every lead byte 81-FE with a trail 40-7E or 80-A0 is a GBK character, so such a U+FFFD was
+    0x80. With a trail A1-FE, a GBK decoder also fails on the user-defined lead bytes AA-AF and
+    F8-FE ("个", E4 B8 AA, can lose its AA that way); only a decoder that maps the user-defined
+    area to private use (GB18030: the line holds private-use characters) rules them out.
+    """
+    if 0x40 <= next_byte <= 0x7E or 0x80 <= next_byte <= 0xA0:
+        return True
+    return maps_user_area and 0xA1 <= next_byte <= 0xFE
+
+
+def _encode(line: str, codec: str, euro: bytes | None = None) -> tuple[bytes, dict[int, int], set[int]]:
+    """`line` encoded with the wrong codec; byte offset → character index at each boundary; and
+    the byte offsets of the U+FFFD inferred to be the byte 0x80. `euro` overrides what "€"
+    encodes to (cp936 and cp950 read the byte 0x80 as "€", GB18030 reads A2 E3 as "€").
+
+    A GBK/GB18030 decoder turns exactly one byte into U+FFFD: 0x80 (never a lead byte), or a
+    lead byte it cannot pair with the next byte. So a U+FFFD before a byte that every lead
+    would pair with can only have been 0x80 (`_only_0x80`): the UTF-8 structure gives it back
+    ("一A", E4 B8 80 41, read as GBK is "涓�A": the U+FFFD before 41 was 0x80). Any other
+    U+FFFD stands for a lost byte.
+    """
+    encoded = [_wrong_bytes(char, codec) for char in line]
+    if euro is not None and "€" in line:
+        encoded = [euro if char == "€" else raw for char, raw in zip(line, encoded, strict=True)]
+    marked: set[int] = set()
+    if codec == "gb18030" and "\ufffd" in line:
+        user_area = PRIVATE.search(line) is not None
+        for index, char in enumerate(line):
+            if (char == "\ufffd" and index + 1 < len(line)
+                    and _only_0x80(encoded[index + 1][0], user_area)):
+                encoded[index] = b"\x80"
+                marked.add(index)
+    starts: dict[int, int] = {}
+    inferred: set[int] = set()
+    offset = 0
+    for index, raw in enumerate(encoded):
+        starts[offset] = index
+        if index in marked:
+            inferred.add(offset)
+        offset += len(raw)
+    starts[offset] = len(line)
+    return b"".join(encoded), starts, inferred
+
+
+# A token: (start byte, end byte, kind, decoded text); kind is "seq" | "lost" | "ascii".
+Token = tuple[int, int, str, str]
+
+
+def _tokens(raw: bytes, start: int, end: int) -> list[Token]:
+    out: list[Token] = []
+    for m in UTF8_TOKEN.finditer(raw, start, end):
+        kind = m.lastgroup or "ascii"
+        if kind == "seq":
+            text = m.group().decode("utf-8")
+        elif kind == "lost":
+            text = "\ufffd"
+        else:
+            text = chr(raw[m.start()])
+        out.append((m.start(), m.end(), kind, text))
+    return out
+
+
+def _judge(before: str, after: str, lost: int, cfg: RepairConfig,
+           min_gain: float | None = None) -> tuple[bool, float, float]:
+    """Is `after` far more plausible Chinese than `before`? (lost characters not scored)."""
+    scored_after = "".join(ch for ch in after if not ch.isascii() and (ch != "\ufffd" or not lost))
+    scored_before = "".join(ch for ch in before if not ch.isascii())
+    c_before = cost(scored_before)
+    if not scored_after:
+        return False, c_before, float("inf")
+    c_after = cost(scored_after)
+    if any(char_cost(ch) >= cfg.refuse_char_cost for ch in scored_after):
+        return False, c_before, c_after
+    gain = cfg.min_cost_gain if min_gain is None else min_gain
+    ok = c_after <= cfg.max_candidate_cost and c_before - c_after >= gain
+    return ok, c_before, c_after
+
+
+def _suggestions(prefix: bytes, limit: int) -> list[str]:
+    """The most frequent characters whose UTF-8 starts with `prefix` (a lost byte's candidates).
+
+    Recorded in the trail for a person, never put into the text.
+    """
+    if len(prefix) != 2 or not 0xE0 <= prefix[0] <= 0xEF:
+        return []
+    chars = []
+    for last in range(0x80, 0xC0):
+        try:
+            chars.append((prefix + bytes((last,))).decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+    table = _hanzi_cost()
+    known = sorted((table[ch], ch) for ch in chars if ch in table)
+    return [ch for _, ch in known[:limit]]
+
+
+def _roundtrip_edits(line: str, codec: str, cfg: RepairConfig) -> list[Edit]:
+    """Runs of `line` that are UTF-8 bytes mis-decoded with `codec`, decoded back.
+
+    "€" is ambiguous for GBK mojibake (0x80 in cp936, A2 E3 in GB18030): both readings are
+    tried; cp936's wins only when it explains clearly more of the line.
+    """
+    if not _run_start_pattern(codec).search(line):
+        return []
+    if codec == "cp1252" or "€" not in line:
+        return _roundtrip_once(line, codec, cfg, None)
+    readings = [_roundtrip_once(line, codec, cfg, euro) for euro in EURO_READINGS[codec]]
+    if len(readings) == 1:
+        return readings[0]
+    cp936, standard = readings
+    if _explained(cp936) > (1 + cfg.euro_cp936_margin) * _explained(standard):
+        return cp936
+    return standard
+
+
+def _explained(edits: list[Edit]) -> float:
+    """How much of a line a set of edits explains: cost saved, summed over characters."""
+    return sum((float(e.extra["cost_before"]) - float(e.extra["cost_after"])) * len(e.after)
+               for e in edits)
+
+
+def _roundtrip_once(line: str, codec: str, cfg: RepairConfig, euro: bytes | None) -> list[Edit]:
+    raw, starts, inferred = _encode(line, codec, euro)
+    edits = []
+    for run in UTF8_RUN.finditer(raw):
+        if not THREE_BYTES.search(raw, run.start(), run.end()):
+            continue  # only 2-byte sequences: accents and Hebrew, never Chinese
+        tokens = _tokens(raw, run.start(), run.end())
+        # Trim to whole characters of the line, and leave ASCII at the edges where it is.
+        first, last = 0, len(tokens) - 1
+        while first <= last and (tokens[first][0] not in starts or tokens[first][2] == "ascii"):
+            first += 1
+        while last >= first and (tokens[last][1] not in starts or tokens[last][2] == "ascii"):
+            last -= 1
+        if first > last:
+            continue
+        body = tokens[first:last + 1]
+        if not any(kind == "seq" and end - start >= 3 for start, end, kind, _ in body):
+            continue
+        start, end = starts[body[0][0]], starts[body[-1][1]]
+        before = line[start:end]
+        after = "".join(token[3] for token in body)
+        lost_tokens = [token for token in body if token[2] == "lost"]
+        lost = len(lost_tokens)
+        if lost and codec == "big5":
+            continue  # Big5 loses every continuation byte 80-A0: what is left is too thin to trust
+        used = sum(1 for offset in inferred if body[0][0] <= offset < body[-1][1])
+        if used:
+            # A U+FFFD read as 0x80 is only as good as the UTF-8 around it: ask for two whole
+            # 3-byte characters that owe nothing to an inferred byte.
+            clean = sum(1 for start, end, kind, _ in body if kind == "seq" and end - start >= 3
+                        and not any(start <= offset < end for offset in inferred))
+            if clean < cfg.min_clean_chars_for_inference:
+                continue
+        n_chars = sum(1 for ch in after if not ch.isascii())
+        if lost > cfg.max_lost_share * max(n_chars, 1):
+            continue
+        # cp1252: UTF-8 structure alone is the evidence (Latin text almost never forms valid
+        # 3-byte UTF-8 decoding to Chinese: ftfy's premise), so less gain is asked of it.
+        gain = cfg.min_cost_gain_cp1252 if codec == "cp1252" else cfg.min_cost_gain
+        ok, c_before, c_after = _judge(before, after, lost, cfg, gain)
+        if not ok:
+            continue
+        name = "cp1252/latin-1" if codec == "cp1252" else codec
+        why = f"UTF-8 bytes read as {name}: encoded back and decoded as UTF-8"
+        if used > 0:
+            why += f"; {used} U+FFFD before a valid trail byte can only have been byte 0x80"
+        extra: dict[str, Any] = {"plan": [["encode", codec], ["decode", "utf-8"]],
+                                 "lost_chars": lost, "inferred_0x80": used,
+                                 "cost_before": round(c_before, 2), "cost_after": round(c_after, 2)}
+        if lost:
+            why += (f"; {lost} character(s) lost a byte to the wrong decoder and stay U+FFFD "
+                    f"(likely characters in `suggestions`, not in the text)")
+            extra["suggestions"] = [
+                _suggestions(raw[token[0]:token[1]].rstrip(b"\xff?"), cfg.max_suggestions)
+                for token in lost_tokens]
+        edits.append(Edit(start, end, after, "decode", f"utf8:{codec}", why, lossy=bool(lost),
+                          extra=extra))
+    return edits
+
+
+def _fix_cp1252(line: str, ctx: _Context) -> list[Edit]:
+    """What ftfy leaves of UTF-8 read as cp1252 ("æ— " is 无: too short for ftfy to be sure).
+
+    >>> [e.after for e in _fix_cp1252("<value>ç»§ç»­</value>", _Context(RepairConfig(), False))]
+    ['继续']
+    """
+    if not LATIN_LEAD.search(line):
+        return []
+    return _roundtrip_edits(line, "cp1252", ctx.cfg)
+
+
+def _legacy_fixer(codec: str) -> Fixer:
+    def fix(line: str, ctx: _Context) -> list[Edit]:
+        if line.isascii():
+            return []
+        return _roundtrip_edits(line, codec, ctx.cfg)
+
+    fix.__name__ = f"_fix_utf8_as_{codec}"
+    fix.__doc__ = f"UTF-8 read as {codec}, round trip (see module docstring)."
+    return fix
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixer: GBK decoded one byte off (seed 003)
+
+GBK_LEADS = range(0x81, 0xFF)
+# Chinese full-width punctuation that a width-folding step turns into ASCII (seed 003: ！ → !).
+FOLDABLE = frozenset("!(),:;?")
+RESYNC = re.compile("[\x40-\x7e]")  # a valid GBK trail byte that is also a character alone
+PRIVATE = re.compile("[\ue000-\uf8ff]")
+
+
+def _unfold(body: str) -> str | None:
+    """`body` as the byte-shifted GBK stream it must have been, or None if it cannot be one.
+
+    In a stream shifted by one byte every character is a pair (trail, next lead) until an
+    ASCII trail byte re-syncs it, so the only ASCII a damaged run can hold is that last
+    character, and Chinese punctuation folded to ASCII after the damage (seed 003's "!" was
+    "！", A3 A1). Anything else ("<a", "/l": markup around a private-use icon) rules it out.
+
+    >>> _unfold("!皵O"), _unfold("<皵a")
+    ('！皵O', None)
+    """
+    chars = list(body)
+    for index, char in enumerate(chars[:-1]):
+        if char.isascii():
+            if char not in FOLDABLE:
+                return None
+            chars[index] = chr(ord(char) + 0xFEE0)
+    return "".join(chars)
+
+
+def _realign_candidates(body: str) -> Iterable[tuple[str, str]]:
+    """(decoded text, how) for every lead byte put in front of `body`'s GB18030 bytes, and for
+    `body` with its first byte dropped."""
+    variant = _unfold(body)
+    if variant is None:
+        return
+    try:
+        raw = variant.encode("gb18030")
+        tail = raw[1:].decode("gb18030")  # must decode on its own whichever byte goes in front
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return
+    if len(raw) < 2:
+        return
+    yield tail, "drop the first byte"
+    for lead in GBK_LEADS:  # a lead byte in front: raw[0] becomes its trail byte
+        try:
+            head = bytes((lead, raw[0])).decode("gb18030")
+        except UnicodeDecodeError:
+            continue
+        if len(head) == 1:
+            yield head + tail, f"lost byte 0x{lead:02X} put back"
+
+
+def _realigned_span(before: str, after: str, cfg: RepairConfig) -> tuple[str, str] | None:
+    """The part a realignment changes, or None when it is not one.
+
+    Shifting the byte stream changes every character up to the re-sync byte, and the result of a
+    true realignment is Chinese text: so the changed part must be at least
+    `realign_min_chars` long and all Chinese characters or CJK punctuation. This keeps a stray
+    private-use icon ("點擊\ue61a下載") from being "realigned" into two other symbols.
+    """
+    prefix, suffix, _ = _trim(before, after)
+    old = before[prefix:len(before) - suffix]
+    new = after[prefix:len(after) - suffix]
+    if len(new) < cfg.realign_min_chars:
+        return None
+    table = _hanzi_cost()
+    if not all(ch in table or ch in COMMON_PUNCT for ch in new):
+        return None
+    return old, new
+
+
+def _fix_realign(line: str, ctx: _Context) -> list[Edit]:
+    """GBK bytes decoded one byte off, found by the private-use characters they produce.
+
+    >>> line = "經驗?!\\u76b5\\u5e95\\u7ec8\\ue47f\\ue194\\u3114O是一項"
+    >>> [e.after for e in _fix_realign(line, _Context(RepairConfig(), False))]
+    ['。“數字政府建設']
+    """
+    cfg = ctx.cfg
+    hits = [m.start() for m in PRIVATE.finditer(line)]
+    if not hits:
+        return []
+    edits: list[Edit] = []
+    done = 0
+    clusters: list[tuple[int, int]] = []
+    for pos in hits:
+        if clusters and pos - clusters[-1][1] <= cfg.realign_max_run:
+            clusters[-1] = (clusters[-1][0], pos)
+        else:
+            clusters.append((pos, pos))
+    for first, last in clusters:
+        sync = RESYNC.search(line, last + 1, min(len(line), last + 1 + cfg.realign_max_run))
+        if sync is None:
+            continue
+        end = sync.end()
+        best: tuple[float, str, int, str] | None = None
+        for start in range(max(done, first - cfg.realign_window), first + 1):
+            before = line[start:end]
+            if line[start] in "?？\ufffd":  # the lost byte's place is marked: it replaces the mark
+                body = line[start + 1:end]
+            else:
+                body = before
+            for text, how in _realign_candidates(body):
+                changed = _realigned_span(before, text, cfg)
+                if changed is None:
+                    continue
+                score = cost(changed[1])
+                if best is None or score < best[0]:
+                    best = (score, text, start, how)
+        if best is None:
+            continue
+        score, text, start, how = best
+        before = line[start:end]
+        changed = _realigned_span(before, text, cfg)
+        assert changed is not None
+        ok, c_before, c_after = _judge(changed[0], changed[1], 0, cfg)
+        if not ok:
+            log.debug("realign rejected at %d-%d: %r -> %r", start, end, before, text)
+            continue
+        edits.append(Edit(start, end, text, "decode", "realign:gb18030",
+                          f"GBK decoded one byte off ({how}): re-encoded as GB18030 and decoded "
+                          f"in step", extra={"plan": [["encode", "gb18030"], ["realign", how],
+                                                      ["decode", "gb18030"]],
+                                             "cost_before": round(c_before, 2),
+                                             "cost_after": round(c_after, 2)}))
+        done = end
+    return edits
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixer: ruby annotations (cleaners.ruby)
+
+
+def _fix_ruby(line: str, ctx: _Context) -> list[Edit]:
+    if not ctx.ruby_on or ("(" not in line and "（" not in line and ")" not in line):
+        return []
+    return [Edit(e.start, e.end, e.after, e.action, e.what, e.why, e.lossy, dict(e.extra))
+            for e in ruby.find_edits(line, ctx.cfg.lost_char_marker)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixer: control characters
+
+CONTROLS = re.compile(r"(?P<escape>\x1b\[[0-9;?]*[ -/]*[@-~])|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
+
+
+def _fix_controls(line: str, ctx: _Context) -> list[Edit]:
+    """Remove stray C0/C1 controls (tab and CR kept). A complete terminal escape sequence
+    (a colour in a text dump: ESC [33m) is markup someone wrote, not damage: it stays.
+
+    >>> [e.extra["removed"] for e in _fix_controls("a\\x1b[33mb\\x00c\\x1b", _Context(RepairConfig(), False))]
+    ['\\\\x00', '\\\\x1b']
+    """
+    edits = []
+    for m in CONTROLS.finditer(line):
+        if m["escape"]:
+            continue
+        edits.append(Edit(m.start(), m.end(), "", "remove", "control_chars",
+                          "stray control characters (not text)",
+                          extra={"removed": m.group().encode("unicode_escape").decode("ascii")}))
+    return edits
+
+
+# ---------------------------------------------------------------------------------------------
+# Flags: what is wrong and deliberately left alone
+
+FLAGS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("lost_bytes", re.compile("\ufffd+"),
+     "U+FFFD: bytes the decoder could not read; nothing to recover them from"),
+    ("double_mojibake", re.compile("锟(?:.{0,3}?锟)*(?:斤拷|拷)?"),
+     "锟斤拷: GBK read as UTF-8, written back and read as GBK; the original bytes are lost"),
+    ("private_use", re.compile("[\ue000-\uf8ff]+"),
+     "private-use code points no repair could explain (left for a person to check)"),
+    ("placeholder", re.compile("[\ua000-\ua4cf]+"),
+     "Yi-syllable placeholder: a character missing from a legacy charset (玉ꆼ缄札)"),
+)
+
+
+def _flags(line: str) -> list[Edit]:
+    edits = []
+    for name, pattern, why in FLAGS:
+        for m in pattern.finditer(line):
+            edits.append(Edit(m.start(), m.end(), m.group(), "flag", f"flag:{name}", why,
+                              lossy=True, extra={"chars": m.end() - m.start()}))
+    return edits
+
+
+# ---------------------------------------------------------------------------------------------
+# The step
+
+
+@functools.cache
+def _fixers(cfg: RepairConfig) -> tuple[tuple[str, Fixer], ...]:
+    fixers: list[tuple[str, Fixer]] = []
+    if cfg.fix_entities:
+        fixers.append(("entities", _fix_entities))
+    if cfg.fix_latin1:
+        fixers.append(("ftfy", _fix_ftfy))
+        fixers.append(("utf8:cp1252", _fix_cp1252))
+    if cfg.fix_legacy:
+        for codec in cfg.legacy_codecs:
+            if codec not in WRONG_CODECS or codec == "cp1252":
+                raise CleaningError(f"[repair] legacy_codecs: unknown codec {codec!r}; "
+                                    f"choose from gb18030, big5")
+            fixers.append((f"utf8:{codec}", _legacy_fixer(codec)))
+    if cfg.fix_realign:
+        fixers.append(("realign", _fix_realign))
+    if cfg.fix_ruby:
+        fixers.append(("ruby", _fix_ruby))
+    if cfg.strip_controls:
+        fixers.append(("controls", _fix_controls))
+    return tuple(fixers)
+
+
+def repair_line(line: str, lineno: int, cfg: RepairConfig, ruby_on: bool = True,
+                changes: list[Change] | None = None) -> str:
+    """Run every fixer over one line (no "\\n" in it) and record what each changed.
+
+    >>> repair_line("鏁板瓧鏀垮簻", 1, RepairConfig())
+    '数字政府'
+    """
+    changes = changes if changes is not None else []
+    ctx = _Context(cfg, ruby_on)
+    for name, fixer in _fixers(cfg):
+        edits = fixer(line, ctx)
+        if edits:
+            line = _apply(line, lineno, name, edits, changes)
+    flags = _flags(line)
+    if flags:
+        _apply(line, lineno, "flag", flags, changes)
+    return line
 
 
 def repair(doc: Document, cfg: RepairConfig) -> Explained:
-    return Explained(text=doc.text)
+    """Undo mojibake and flattened annotations line by line; flag what cannot be recovered.
+
+    >>> from cleaners.model import Source
+    >>> doc = Document(source=Source.from_bytes("x", b""), text="中文\\nä¸­æ–‡\\n數&#23383;")
+    >>> result = repair(doc, RepairConfig())
+    >>> result.text
+    '中文\\n中文\\n數字'
+    >>> [c.where for c in result.changes]
+    ['line 2, chars 0-6', 'line 3, chars 1-9']
+    """
+    text = doc.text
+    lines = iter(_suspect_lines(text))
+    first = next(lines, None)
+    if first is None:
+        return Explained(text=text)  # the fast path: no character mojibake is made of
+    ruby_on = (cfg.fix_ruby and _suspect_patterns()[2].search(text) is not None
+               and ruby.count_confirmed(text) >= cfg.ruby_min_annotations)
+    changes: list[Change] = []
+    out: list[str] = []
+    pos = 0  # everything before pos is already in `out`
+    lineno = 1
+    for line_start, line_end in itertools.chain((first,), lines):
+        lineno += text.count("\n", pos, line_start)
+        out.append(text[pos:line_start])
+        out.append(repair_line(text[line_start:line_end], lineno, cfg, ruby_on, changes))
+        pos = line_end
+    out.append(text[pos:])
+    repaired = "".join(out)
+    if repaired.count("\n") != text.count("\n"):  # pragma: no cover - a fixer bug
+        raise CleaningError("mojibake.repair changed the number of lines: a fixer is broken")
+    if changes:
+        log.debug("%s: %d repairs", doc.source.path, len(changes))
+    return Explained(text=repaired, changes=tuple(changes))
+
+
+__all__ = ["STEP", "VERSION", "RepairConfig", "repair", "repair_line", "replay", "cost", "char_cost"]
