@@ -1,0 +1,359 @@
+"""script.convert (issue #6): one target script, the right words, the right punctuation.
+
+Real inputs: the five seeds, OpenCC itself, and short sentences written for the purpose.
+The trail is replayed line by line, so every change the step makes is shown to be recorded.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.metadata
+import inspect
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cleaners import pipeline, runner, script
+from cleaners.config import load_config
+from cleaners.model import Change, CleaningError, Document, Source
+from cleaners.script import ConvertConfig, convert, fix_punctuation_line, to_script
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+SEED_001 = SEEDS / "001_a7d205057cfc02ba.txt"
+
+
+def seed(name: str) -> str:
+    return next(p for p in SEED_FILES if p.name.startswith(name)).read_text(encoding="utf-8")
+
+
+def doc(text: str) -> Document:
+    return Document(Source("test", "0", len(text.encode("utf-8"))), text=text)
+
+
+def run(text: str, target: str = "hans", **cfg: Any) -> tuple[str, tuple[Change, ...]]:
+    result = convert(doc(text), ConvertConfig(target=target, **cfg))
+    return result.text, result.changes
+
+
+def of(changes: tuple[Change, ...], prefix: str, action: str | None = None) -> list[Change]:
+    return [c for c in changes if c.what.startswith(prefix) and action in (None, c.action)]
+
+
+# --- the official binding -------------------------------------------------------------------
+
+
+def test_opencc_module_is_the_official_binding() -> None:
+    """Fails when `opencc-python-reimplemented` has replaced the official module (both install
+    a module named `opencc`; issue #6). Three independent signs, any one of which the
+    reimplementation (0.1.7) fails."""
+    import opencc
+
+    # 1. The official module reports its version, and it is that of the `opencc` distribution
+    #    (the reimplementation has no __version__ and its distribution has another name).
+    assert opencc.__version__ == importlib.metadata.version("opencc")
+    # 2. Its converter is a compiled C++ class (pybind11); the reimplementation is pure Python.
+    compiled = [
+        base for base in inspect.getmro(opencc.OpenCC)[1:]
+        if base.__module__ in sys.modules
+        and str(getattr(sys.modules[base.__module__], "__file__", "")).endswith(
+            tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    ]
+    assert compiled, f"opencc.OpenCC has no compiled base: {inspect.getmro(opencc.OpenCC)}"
+    # 3. Current dictionaries: the reimplementation turns 发育 into 髮育 (OpenCC case_014).
+    assert to_script("高剂量的苦瓜素还会抑制胚胎发育", "hant") == "高劑量的苦瓜素還會抑制胚胎發育"
+    assert script.opencc_version() == opencc.__version__
+
+
+def test_converters_are_built_once_per_config() -> None:
+    assert script.converter("t2s.json") is script.converter("t2s.json")
+    assert script.converter("t2s.json") is not script.converter("s2t.json")
+
+
+@pytest.mark.parametrize("target, config", sorted(script.OPENCC_CONFIGS.items()))
+def test_every_change_records_opencc_version_and_config(target: str, config: str) -> None:
+    _, changes = run(SEED_001.read_text(encoding="utf-8"), target)
+    assert changes
+    for change in changes:
+        assert change.step == script.STEP
+        assert change.detail["opencc"] == script.opencc_version()
+        assert change.detail["config"] == config
+        assert change.where, change
+
+
+def test_unknown_target_is_a_configuration_error() -> None:
+    with pytest.raises(CleaningError, match="unknown script 'zh'"):
+        run("中文", "zh")
+
+
+# --- script ---------------------------------------------------------------------------------
+
+
+def test_mixed_seed_000_comes_out_in_one_script() -> None:
+    text = seed("000")  # Traditional with 开, 战, 线, 准 mixed in
+    hans, _ = run(text, "hans")
+    assert "开放透明" in hans and "數字" not in hans
+    for target in ("hant", "tw", "hk"):
+        out, changes = run(text, target)
+        assert not set("开战线准") & set(out), target  # s2t family: the stray Simplified go too
+        assert "開放透明" in out and "重大戰略" in out and "線上線下" in out
+        pairs = of(changes, "opencc:")[0].detail["sample_pairs"]
+        assert pairs.get("开→開") and pairs.get("战→戰")
+
+
+@pytest.mark.parametrize("path", SEED_FILES, ids=lambda p: p.name[:3])
+def test_simplified_output_has_nothing_left_for_t2s(path: Path) -> None:
+    out, _ = run(path.read_text(encoding="utf-8"), "hans")
+    assert to_script(out, "hans") == out
+
+
+# --- the trail replays, line by line ----------------------------------------------------------
+
+
+def replay(text: str, target: str, changes: tuple[Change, ...]) -> list[str]:
+    """The step's output rebuilt from its input, OpenCC and the trail alone."""
+    lines = to_script(text, target).split("\n")
+    before = text.split("\n")
+    touched = {n for c in of(changes, "opencc:") for n in ranges(c.where)}
+    assert {n for n, (a, b) in enumerate(zip(before, lines, strict=True), 1) if a != b} == touched
+    per_line: dict[int, list[tuple[int, str, str]]] = {}
+    for c in of(changes, "phrase:", "replace"):
+        for line, col, _context in c.detail["occurrences"]:
+            per_line.setdefault(line, []).append((col, c.detail["from"], c.detail["to"]))
+    lines = apply(lines, per_line)
+    per_line = {}
+    for c in of(changes, "punctuation:", "replace"):
+        for line, edits in c.detail["edits"].items():
+            per_line[int(line)] = [tuple(e) for e in edits]
+    return apply(lines, per_line)
+
+
+def apply(lines: list[str], per_line: dict[int, list[Any]]) -> list[str]:
+    out = list(lines)
+    for line, edits in per_line.items():
+        text = out[line - 1]
+        for col, old, new in sorted(edits, reverse=True):
+            assert text[col:col + len(old)] == old, (line, col, old, text)
+            text = text[:col] + new + text[col + len(old):]
+        out[line - 1] = text
+    return out
+
+
+def ranges(where: str) -> list[int]:
+    numbers: list[int] = []
+    for part in where.removeprefix("lines ").split(", "):
+        first, _, last = part.partition("-")
+        numbers += range(int(first), int(last or first) + 1)
+    return numbers
+
+
+@pytest.mark.parametrize("target", script.SCRIPTS)
+@pytest.mark.parametrize("path", SEED_FILES, ids=lambda p: p.name[:3])
+def test_seed_lines_before_and_after(path: Path, target: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    out, changes = run(text, target)
+    assert out.count("\n") == text.count("\n")  # line structure kept exactly
+    assert replay(text, target, changes) == out.split("\n")
+
+
+# --- regional vocabulary: seed 001 -------------------------------------------------------------
+
+# Every term of issue #6 in seed 001: Taiwan phrasing (in Simplified, as after t2s), the
+# mainland word, and how often the seed has it.
+SEED_001_TERMS = [
+    ("套用", "应用", 37),
+    ("巨观", "宏观", 5),
+    ("最佳化", "优化", 8),
+    ("回响", "响应", 3),
+    ("数位", "数字", 31),
+    ("智慧型化", "智能化", 11),
+    ("智慧型", "智能", 10),
+    ("资料库", "数据库", 25),
+    ("网际网路", "互联网", 4),
+    ("网路", "网络", 12),
+    ("程式", "程序", 1),
+    ("频宽", "带宽", 1),
+    ("连线", "连接", 1),
+    ("契约", "合同", 1),
+    ("政策档案", "政策文件", 2),
+    ("档案要求", "文件要求", 1),
+]
+
+
+def test_seed_001_gets_its_mainland_phrasing_back() -> None:
+    text = SEED_001.read_text(encoding="utf-8")
+    out, changes = run(text, "hans")
+    converted = to_script(text, "hans")
+    replaced = {c.detail["from"]: c for c in of(changes, "phrase:", "replace")}
+    assert {k: (c.detail["to"], c.detail["count"]) for k, c in replaced.items()} == {
+        taiwan: (mainland, count) for taiwan, mainland, count in SEED_001_TERMS}
+    for taiwan, mainland, _count in SEED_001_TERMS:
+        assert taiwan not in out, taiwan
+        assert out.count(mainland) >= converted.count(mainland) + replaced[taiwan].detail["count"] - sum(
+            converted.count(t) for t, m, _ in SEED_001_TERMS if t != taiwan and mainland in t)
+    assert len({line for line, _, _ in replaced["套用"].detail["occurrences"]}) == 23  # issue #6
+    lines = out.split("\n")
+    assert "政策文件数据库" in lines[56] and "国家文件要求" in lines[96]
+    assert "构建数字化、智能化的政府运行新形态" in lines[19]
+    assert "智能精准" in lines[22] and "宏观经济发展基础数据库" in lines[25]
+    # genuine 档案 (archives) stays: credit files, electronic records, the archives bureau
+    assert "信用档案" in lines[30] and "电子档案管理制度" in lines[68] and "省档案局" in lines[68]
+    assert "数字档案馆" in lines[68]
+    # words the issue does not list stay as the mirror wrote them
+    assert "人工智慧" in out and "软硬体" in out
+
+
+def test_seed_001_reversed_for_traditional_targets_too() -> None:
+    text = SEED_001.read_text(encoding="utf-8")
+    for target in ("hant", "tw", "hk"):
+        out, _ = run(text, target)
+        assert "套用" not in out and "資料庫" not in out and "數位" not in out
+        assert "廣泛應用於政府科學決策" in out and "政策文件數據庫" in out
+
+
+def test_signature_evidence_is_recorded() -> None:
+    _, changes = run(SEED_001.read_text(encoding="utf-8"))
+    detail = of(changes, "phrase:套用")[0].detail
+    assert len(detail["signature_terms"]) >= ConvertConfig().min_signature_terms
+    assert {"信息", "视频", "渠道"} <= set(detail["mainland_markers"])
+    assert "seed 001" in detail["evidence"]
+    line, col, context = detail["occurrences"][0]
+    assert (line, context) == (20, ",将数位技术广泛套用于政府科学决策和")  # as this pass saw it
+
+
+@pytest.mark.parametrize("name", ["000", "002", "003", "004"])
+@pytest.mark.parametrize("target", script.SCRIPTS)
+def test_other_seeds_keep_every_word(name: str, target: str) -> None:
+    text = seed(name)
+    out, changes = run(text, target)
+    assert not of(changes, "phrase:")
+    # OpenCC and punctuation alone: the same characters apart from ASCII marks made full width
+    converted = to_script(text, target)
+    assert re.sub(r"[,:;?!() \t（），：；？！]", "", out) == re.sub(r"[,:;?!() \t（），：；？！]", "",
+                                                                 converted)
+
+
+TAIWAN_TEXT = ("行政院推動數位轉型,以網際網路與寬頻網路串接政府資料庫,並最佳化程式效能、"
+               "提升頻寬。智慧型手機應用程式可連線查詢,民眾也能套用範本申辦。")
+
+
+@pytest.mark.parametrize("target", script.SCRIPTS)
+def test_genuine_taiwanese_text_is_never_rewritten(target: str) -> None:
+    out, changes = run(TAIWAN_TEXT, target)
+    assert not of(changes, "phrase:", "replace")
+    (flag,) = of(changes, "phrase:regional", "flag")
+    assert flag.detail["mainland_markers"] == [] and len(flag.detail["signature_terms"]) >= 3
+    words = to_script(TAIWAN_TEXT, target)
+    assert out == fix_punctuation_line(words)[0]
+
+
+def test_taoyong_in_its_own_sense_is_kept_even_in_a_signed_document() -> None:
+    text = SEED_001.read_text(encoding="utf-8") + "\n不要機械地套用外地經驗，也不能套用公式。大多數位於城區。"
+    out, changes = run(text, "hant")
+    last = out.split("\n")[-1]
+    assert last == "不要機械地套用外地經驗，也不能套用公式。大多數位於城區。"
+    flags = {c.detail["term"]: c.detail["count"] for c in of(changes, "phrase:", "flag")}
+    assert flags == {"套用": 2, "數位": 1}
+    assert of(changes, "phrase:套用", "replace")[0].detail["count"] == 37
+
+
+def test_a_stray_term_in_a_mainland_document_is_not_a_signature() -> None:
+    text = seed("002") + "\n建設網路資料庫。"
+    out, changes = run(text, "hant")
+    assert out.endswith("建設網路資料庫。")
+    (flag,) = of(changes, "phrase:regional", "flag")
+    assert flag.detail["signature_terms"] == ["網路"]
+    assert "too few" in flag.why
+
+
+def test_regional_reversal_can_be_switched_off() -> None:
+    out, changes = run(SEED_001.read_text(encoding="utf-8"), reverse_regional=False)
+    assert "套用" in out and not of(changes, "phrase:")
+
+
+def test_phrase_table_data_is_well_formed() -> None:
+    rows = script.phrase_rows()
+    assert len({r["taiwan"] for r in rows}) == len(rows)
+    for row in rows:
+        assert row["evidence"].strip() and row["signature"] in ("yes", "no"), row
+        assert not row["keep_after"].startswith("^")  # matched at the position: ^ never would
+        assert not row["keep_before"] or row["keep_before"].endswith("$")
+        for key in ("keep_before", "keep_after"):
+            if row[key]:
+                re.compile(row[key])
+    assert all(r["evidence"].strip() for r in script.marker_rows())
+
+
+# --- punctuation ------------------------------------------------------------------------------
+
+WIDENED = [
+    ("意見全文,內容解讀,", "意見全文，內容解讀，"),                      # seed 001 line 11
+    ("省政府各部門:", "省政府各部門："),                                   # seed 001 line 17
+    ("各市(含定州、辛集市)人民政府", "各市（含定州、辛集市）人民政府"),    # seed 001 line 17
+    ("《規劃(2023-2025年)》印發", "《規劃（2023-2025年）》印發"),          # seed 000 line 8
+    ("31省市數字政府規劃(2023)", "31省市數字政府規劃（2023）"),             # seed 000 line 24
+    ("具體如下(1)加強", "具體如下（1）加強"),                               # numbered after CJK
+    ("實現了省、市、縣服務全覆蓋;29個地區", "實現了省、市、縣服務全覆蓋；29個地區"),  # seed 002
+    ("我國數字政府建設現狀如何?", "我國數字政府建設現狀如何？"),             # seed 002 line 2
+    ("數字政府建設他們準備這么干!", "數字政府建設他們準備這么干！"),         # seed 003 line 3
+    ("來源: 新華社", "來源：新華社"),                                       # seed 003 line 5
+    ("“穗好辦”,“穗智管”", "“穗好辦”，“穗智管”"),                         # quotes between
+    ("地址:https://www.utechfun.com/post/323734.html", "地址：https://www.utechfun.com/post/323734.html"),
+    ("政務雲視頻APP,建立", "政務雲視頻APP，建立"),                           # Latin before, CJK after
+]
+
+KEPT = [
+    "用戶突破1.35億",                         # decimal (seed 004)
+    "2021/7/16 17:09:56 來源",                # time (seed 004)
+    "地址：https://www.utechfun.com/post/323734.html?a=1,2",  # URL (seed 000 line 29)
+    "見https://example.org/a,b;c?d=1!",        # URL right after CJK
+    "完成IPV4/IPV6雙棧改造",                   # Latin text (seed 001)
+    "Hello, world! How are you? Fine: yes; (ok)",
+    "共1,000人 比例3:2",                       # numbers
+    "廣東省發(fā)布數(shù)字政府",                  # pinyin gloss: repair's evidence (seed 004)
+    "item(1)和(a)",                            # no CJK inside, not after CJK / Latin inside
+    "好的:)",                                  # emoticon
+]
+
+
+@pytest.mark.parametrize("before, after", WIDENED)
+def test_ascii_punctuation_next_to_cjk_is_widened(before: str, after: str) -> None:
+    assert fix_punctuation_line(before)[0] == after
+    assert run(before, "hant")[0] == to_script(after, "hant")  # the same through the step
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_numbers_times_urls_and_latin_are_left_alone(text: str) -> None:
+    assert fix_punctuation_line(text) == (text, [], [])
+    assert run(text, "hant")[0] == to_script(text, "hant")
+
+
+def test_marks_inside_unresolved_mojibake_are_flagged_not_changed() -> None:
+    line = seed("003").split("\n")[38]  # "經驗?!皵底终ㄔO..." : 。“數字政府建設 one byte off
+    out, changes = run(seed("003"), "hans")
+    assert "经验?!皵底终" in out.split("\n")[38]
+    (flag,) = of(changes, "punctuation:near_mojibake", "flag")
+    assert flag.where == "lines 39" and len(flag.detail["cols"]["39"]) == 4
+    assert "?!" in line
+
+
+def test_punctuation_repair_can_be_switched_off() -> None:
+    out, changes = run("意見全文,內容解讀,", "hant", fix_punctuation=False)
+    assert out == "意見全文,內容解讀," and not changes
+
+
+# --- in the pipeline ----------------------------------------------------------------------------
+
+
+def test_convert_in_the_pipeline_records_its_trail() -> None:
+    raw = SEED_001.read_bytes()
+    document = Document(Source.from_bytes(str(SEED_001), raw), raw=raw)
+    out = runner.run(document, load_config(script="tw"), steps=pipeline.select(only="convert"))
+    assert isinstance(out, Document)
+    entry = out.trail[-1]
+    assert (entry.step, entry.version, entry.changed) == (script.STEP, script.VERSION, True)
+    assert {c.what.split(":")[0] for c in entry.changes} == {"opencc", "phrase", "punctuation"}
+    assert "套用" not in out.text and out.text.count("\n") == raw.count(b"\n")
