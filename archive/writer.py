@@ -30,6 +30,7 @@ from archive.batch import CleanResult
 from archive.index import Index
 from cleaners import __version__, dedup, runner
 from cleaners.config import PipelineConfig
+from cleaners.script import opencc_config
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
         "config": cfg.to_dict(),
         "config_sha256": cfg.sha256(),
         "libraries": library_versions(),
+        "opencc_config": opencc_config(cfg.convert.target),
         "counts": counts,
         "rejected_by_reason": dict(sorted(rejected.items())),
         "stats": stats.to_json(),

@@ -43,6 +43,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cleaners.model import Change, CleaningError, Document, Explained
@@ -609,4 +610,36 @@ def convert(doc: Document, cfg: ConvertConfig) -> Explained:
     if cfg.fix_punctuation:
         text, more = fix_punctuation(text, info, cfg.mojibake_window_chars)
         changes += more
-    return Explained(text=text, changes=tuple(changes))
+    title, metadata, more = _convert_fields(doc, cfg.target, info)
+    changes += more
+    return Explained(text=text, changes=tuple(changes), title=title, metadata=metadata)
+
+
+# Metadata that identifies or dates a document is kept verbatim; names and numbers in words
+# (publisher, issuer, 發文字號, title) follow the record's script, like its text.
+METADATA_VERBATIM = frozenset({"url", "published"})
+
+
+def _convert_fields(doc: Document, target: str, info: Mapping[str, str]
+                    ) -> tuple[str | None, dict[str, str], list[Change]]:
+    """The title and text-valued metadata in the target script (OpenCC only: they are short)."""
+    changes: list[Change] = []
+    title = None
+    if doc.title:
+        converted = to_script(doc.title, target)
+        if converted != doc.title:
+            title = converted
+            changes.append(Change(STEP, "convert", f"opencc:{info['config']}", "title",
+                                  "the title follows the record's script",
+                                  {"before": doc.title, "after": converted, **info}))
+    metadata: dict[str, str] = {}
+    for key, value in doc.metadata.items():
+        if key in METADATA_VERBATIM or not isinstance(value, str):
+            continue
+        converted = to_script(value, target)
+        if converted != value:
+            metadata[key] = converted
+            changes.append(Change(STEP, "convert", f"opencc:{info['config']}", f"metadata.{key}",
+                                  "metadata follows the record's script",
+                                  {"before": value, "after": converted, **info}))
+    return title, metadata, changes
