@@ -9,7 +9,8 @@ Checks, in order (each problem names the file it is about):
 3. each record: valid against the record schema shipped in the package; its text matches the
    record's own text_sha256 (so a record rewritten together with its inventory is still caught).
 4. completeness: every disposition that names a record finds it in the object it names; every
-   record in an object has an `archived` disposition there; every raw a disposition names exists.
+   record in an object has an `archived` disposition there; every raw a disposition names exists;
+   every link a run made onto earlier records names records that exist.
 ocfl-py's validator is run in the tests as an independent second opinion.
 """
 
@@ -50,6 +51,7 @@ def audit(root: Path, objects: list[str] | None = None) -> list[Problem]:
     raws: set[tuple[str, str]] = set()    # (object, logical path)
     dispositions: list[tuple[str, dict[str, Any]]] = []
     archived_here: set[tuple[str, str]] = set()
+    linked: list[tuple[str, int, str, str]] = []   # (file, line, record, the record it links to)
     for obj in ocfl.object_dirs(root):
         files, obj_problems = _check_object(root, obj)
         problems += obj_problems
@@ -63,6 +65,14 @@ def audit(root: Path, objects: list[str] | None = None) -> list[Problem]:
                     problems += _check_record(root, path, rid)
         if wanted is not None and obj.name not in wanted:
             continue
+        links = files.get("metadata/links.jsonl")
+        if links is not None and links.is_file():
+            for n, line in enumerate(links.read_text(encoding="utf-8").splitlines(), 1):
+                try:
+                    entry = json.loads(line)
+                    linked.append((f"{obj.name}/metadata/links.jsonl", n, entry["record"], entry["id"]))
+                except (ValueError, KeyError, TypeError) as exc:
+                    problems.append(Problem(_rel(root, links), f"line {n} is not a link: {exc}"))
         disp = files.get("metadata/dispositions.jsonl")
         if disp is None or not disp.is_file():
             problems.append(Problem(f"{obj.name}/metadata/dispositions.jsonl", "missing"))
@@ -77,6 +87,10 @@ def audit(root: Path, objects: list[str] | None = None) -> list[Problem]:
             if entry.get("disposition") == "archived":
                 archived_here.add((obj.name, entry.get("record", "")))
     problems += _check_completeness(root, records, raws, dispositions, archived_here, wanted)
+    for where, n, a, b in linked:
+        for rid in (a, b):
+            if rid not in records:
+                problems.append(Problem(where, f"line {n}: links to record {rid}, which is not archived"))
     return problems
 
 

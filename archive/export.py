@@ -32,14 +32,13 @@ def iter_records(root: Path) -> Iterator[dict[str, Any]]:
         raise FileNotFoundError(f"{root} is not a docclean archive (no OCFL storage root there)")
     objects = _objects_in_order(root)
     sightings: dict[str, list[dict[str, Any]]] = {}
+    later: dict[str, list[dict[str, Any]]] = {}
     for _created, obj, files in objects:
-        disp = files.get("metadata/dispositions.jsonl")
-        if disp is None:
-            continue
-        for line in disp.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line)
+        for entry in _jsonl(files.get("metadata/dispositions.jsonl")):
             if entry.get("disposition") == "already_archived" and entry.get("source"):
                 sightings.setdefault(entry["record"], []).append({**entry["source"], "run": obj.name})
+        for link in _jsonl(files.get("metadata/links.jsonl")):
+            later.setdefault(link["record"], []).append({**link, "run": obj.name})
     for _created, _obj, files in objects:
         for logical in sorted(files):
             if logical.startswith("records/"):
@@ -49,7 +48,28 @@ def iter_records(root: Path) -> Iterator[dict[str, Any]]:
                     if seen["sha256"] not in known:
                         rec["sources"].append(seen)
                         known.add(seen["sha256"])
+                _merge_links(rec, later.get(rec["id"], []))
                 yield rec
+
+
+def _jsonl(path: Path | None) -> list[dict[str, Any]]:
+    if path is None or not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _merge_links(rec: dict[str, Any], links: list[dict[str, Any]]) -> None:
+    """Links later runs made onto this (immutable) record, in run order."""
+    for link in links:
+        kind = link["kind"]
+        if kind == "near_duplicate":
+            rec["near_duplicates"].append({"id": link["id"], "similarity": link["similarity"],
+                                           "run": link["run"]})
+        elif kind == "shared_passage":
+            rec.setdefault("shared_passages", []).append(
+                {k: link[k] for k in ("id", "chars", "passages", "sample", "run")})
+        elif kind == "canonical":
+            rec["canonical"] = link["id"]
 
 
 def export_bag(root: Path, out: Path, run: str | None = None) -> Path:

@@ -1,8 +1,14 @@
-"""The archive's index: "is this already archived?" for dedup across runs.
+"""The archive's index: "is this already archived?" and "what is it like?", across runs.
 
 A SQLite file in the storage root's extensions folder. It is a cache, never the truth: it is
-rebuilt from the objects whenever it is missing, unreadable, or does not list exactly the
-objects on disk, so deleting it is always safe. One writer at a time (the writer lock).
+rebuilt from the records whenever it is missing, unreadable, lists other objects than the root
+holds, or was built with another signature scheme (shingles, permutations, key folding), so
+deleting it is always safe. One writer at a time (the writer lock).
+
+What it holds per record: the exact-duplicate key; the MinHash signature and one LSH key per
+band (near duplicates: candidates are found by an indexed lookup, not by loading every
+signature); winnowing fingerprints (shared passages); and what the canonical choice needs
+(length, publish time, official source, path).
 """
 
 from __future__ import annotations
@@ -10,23 +16,35 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from archive import ocfl
+from cleaners import dedup
+from cleaners.dedup import DedupConfig
 
 log = logging.getLogger(__name__)
 
 INDEX_DIR = "docclean-index"
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (object_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS records (
     record_id TEXT PRIMARY KEY,
     dedup_key TEXT NOT NULL UNIQUE,
     object_id TEXT NOT NULL,
     chars INTEGER NOT NULL,
-    minhash TEXT                       -- JSON list of ints, for near-duplicate search
+    published TEXT,
+    official INTEGER NOT NULL,
+    path TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS signatures (record_id TEXT PRIMARY KEY, blob BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS bands (band_key INTEGER NOT NULL, record_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS bands_key ON bands (band_key);
+CREATE TABLE IF NOT EXISTS fingerprints (fp INTEGER NOT NULL, record_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS fingerprints_fp ON fingerprints (fp);
 CREATE TABLE IF NOT EXISTS raws (sha256 TEXT PRIMARY KEY, object_id TEXT NOT NULL);
 """
 
@@ -35,16 +53,42 @@ def index_path(root: Path) -> Path:
     return root / ocfl.EXTENSIONS / INDEX_DIR / "index.sqlite"
 
 
+@dataclass(frozen=True)
+class Features:
+    """What the index keeps of one record's text (computed once, by the writer or a rebuild)."""
+
+    minhash: Sequence[int]
+    fingerprints: set[int]
+
+    @classmethod
+    def of(cls, text: str, cfg: DedupConfig) -> Features:
+        return cls(dedup.minhash(text, cfg), dedup.passage_fingerprints(text, cfg))
+
+
+def candidate_of(record: Mapping[str, Any]) -> dedup.Candidate:
+    """A record as the canonical-choice policy sees it."""
+    meta = record.get("metadata") or {}
+    url, published = meta.get("url"), meta.get("published")
+    return dedup.Candidate(record["id"], len(record["text"]),
+                           published if isinstance(published, str) else None,
+                           dedup.is_official(url if isinstance(url, str) else None),
+                           record["sources"][0]["path"])
+
+
 class Index:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cfg: DedupConfig) -> None:
         self.root = root
+        self.cfg = cfg
+        self.scheme = dedup.signature_scheme(cfg)
         path = index_path(root)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = self._open(path)
         on_disk = {p.name for p in ocfl.object_dirs(root)}
         listed = {row[0] for row in self.db.execute("SELECT object_id FROM objects")}
-        if on_disk != listed:
-            log.info("index lists %d objects, root has %d: rebuilding", len(listed), len(on_disk))
+        row = self.db.execute("SELECT value FROM meta WHERE name = 'scheme'").fetchone()
+        if on_disk != listed or (row and row[0] != self.scheme):
+            log.info("index out of date (%d objects listed, %d in the root; scheme %s): rebuilding",
+                     len(listed), len(on_disk), row[0] if row else None)
             self.rebuild()
 
     @staticmethod
@@ -65,32 +109,38 @@ class Index:
 
     def rebuild(self) -> None:
         with self.db:
-            self.db.execute("DELETE FROM objects")
-            self.db.execute("DELETE FROM records")
-            self.db.execute("DELETE FROM raws")
+            for table in ("objects", "records", "signatures", "bands", "fingerprints", "raws"):
+                self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('scheme', ?)", (self.scheme,))
             for obj in ocfl.object_dirs(self.root):
-                files = ocfl.head_files(obj)
-                for logical, path in files.items():
+                for logical, path in ocfl.head_files(obj).items():
                     if logical.startswith("records/") and logical.endswith(".json"):
                         rec = json.loads(path.read_text(encoding="utf-8"))
-                        self._add_record(obj.name, rec)
+                        self._add_record(obj.name, rec, Features.of(rec["text"], self.cfg))
                     elif logical.startswith("raw/"):
                         self.db.execute("INSERT OR IGNORE INTO raws VALUES (?, ?)",
                                         (logical.removeprefix("raw/"), obj.name))
                 self.db.execute("INSERT OR IGNORE INTO objects VALUES (?)", (obj.name,))
 
-    def _add_record(self, object_id: str, record: dict[str, object]) -> None:
-        minhash = record.get("minhash")
-        self.db.execute(
-            "INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?)",
-            (record["id"], record["dedup_key"], object_id, len(str(record["text"])),
-             json.dumps(minhash) if minhash is not None else None))
+    def _add_record(self, object_id: str, record: Mapping[str, Any], features: Features) -> None:
+        c = candidate_of(record)
+        rid = record["id"]
+        self.db.execute("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (rid, record["dedup_key"], object_id, c.chars, c.published, int(c.official), c.path))
+        if features.minhash:
+            self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?, ?)",
+                            (rid, dedup.pack_signature(features.minhash)))
+            self.db.executemany("INSERT INTO bands VALUES (?, ?)",
+                                [(k, rid) for k in dedup.band_keys(features.minhash, self.cfg)])
+        self.db.executemany("INSERT INTO fingerprints VALUES (?, ?)",
+                            [(fp, rid) for fp in sorted(features.fingerprints)])
 
-    def add_object(self, object_id: str, records: Iterable[dict[str, object]],
+    def add_object(self, object_id: str, records: Iterable[tuple[Mapping[str, Any], Features]],
                    raws: Iterable[str]) -> None:
         with self.db:
-            for rec in records:
-                self._add_record(object_id, rec)
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('scheme', ?)", (self.scheme,))
+            for rec, features in records:
+                self._add_record(object_id, rec, features)
             self.db.executemany("INSERT OR IGNORE INTO raws VALUES (?, ?)",
                                 [(sha, object_id) for sha in raws])
             self.db.execute("INSERT OR IGNORE INTO objects VALUES (?)", (object_id,))
@@ -112,7 +162,46 @@ class Index:
         row = self.db.execute("SELECT object_id FROM raws WHERE sha256 = ?", (sha256,)).fetchone()
         return row[0] if row else None
 
-    def signatures(self) -> list[tuple[str, list[int]]]:
-        """(record id, minhash) of every archived record that has one."""
-        rows = self.db.execute("SELECT record_id, minhash FROM records WHERE minhash IS NOT NULL")
-        return [(rid, json.loads(mh)) for rid, mh in rows]
+    def near_candidates(self, signatures: Iterable[Sequence[int]]) -> dict[str, list[int]]:
+        """Archived records sharing an LSH band with any of `signatures`: id → signature."""
+        keys = {k for sig in signatures for k in dedup.band_keys(sig, self.cfg)}
+        ids = self._ids("SELECT DISTINCT record_id FROM bands WHERE band_key IN ({})", keys)
+        out = {}
+        for rid in ids:
+            row = self.db.execute("SELECT blob FROM signatures WHERE record_id = ?", (rid,)).fetchone()
+            out[rid] = dedup.unpack_signature(row[0])
+        return out
+
+    def passage_owners(self, fingerprints: Iterable[int]) -> dict[str, set[int]]:
+        """Archived records holding any of `fingerprints`: id → the shared fingerprints."""
+        out: dict[str, set[int]] = {}
+        prints = set(fingerprints)
+        for chunk in _chunks(sorted(prints), 500):
+            query = f"SELECT fp, record_id FROM fingerprints WHERE fp IN ({','.join('?' * len(chunk))})"
+            for fp, rid in self.db.execute(query, chunk):
+                out.setdefault(rid, set()).add(fp)
+        return out
+
+    def candidate(self, record_id: str) -> dedup.Candidate | None:
+        row = self.db.execute("SELECT chars, published, official, path FROM records WHERE record_id = ?",
+                              (record_id,)).fetchone()
+        return dedup.Candidate(record_id, row[0], row[1], bool(row[2]), row[3]) if row else None
+
+    def record_text(self, record_id: str) -> str:
+        obj = self.record_object(record_id)
+        if obj is None:
+            raise KeyError(record_id)
+        path = self.root / obj / "v1" / "content" / "records" / f"{record_id}.json"
+        text: str = json.loads(path.read_text(encoding="utf-8"))["text"]
+        return text
+
+    def _ids(self, template: str, values: Iterable[int]) -> set[str]:
+        out: set[str] = set()
+        for chunk in _chunks(sorted(set(values)), 500):
+            out.update(r[0] for r in self.db.execute(template.format(",".join("?" * len(chunk))), chunk))
+        return out
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

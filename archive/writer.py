@@ -25,9 +25,9 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from archive import ocfl, record
+from archive import linking, ocfl, record
 from archive.batch import CleanResult
-from archive.index import Index
+from archive.index import Features, Index
 from cleaners import __version__, dedup, runner
 from cleaners.config import PipelineConfig
 from cleaners.script import opencc_config
@@ -87,13 +87,21 @@ def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg:
         if (root / object_id).exists():
             log.info("object %s already holds these inputs: nothing to write", object_id)
             return _existing(root, object_id)
-        index = Index(root)
+        index = Index(root, cfg.dedup)
         try:
             summary = _write(root, object_id, index, results, stats, cfg, raw_dir,
                              created or utc_now(), label)
         finally:
             index.close()
     return summary
+
+
+def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
+    """What the exact-duplicate decision and the keep policy need of one cleaned input."""
+    url, published = result.metadata.get("url"), result.metadata.get("published")
+    return dedup.Signature(input_id, dedup.dedup_key(result.text), len(result.text), result.path,
+                           published=published if isinstance(published, str) else None,
+                           official=dedup.is_official(url if isinstance(url, str) else None))
 
 
 def _existing(root: Path, object_id: str) -> RunSummary:
@@ -108,24 +116,33 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
            stats: runner.Stats, cfg: PipelineConfig, raw_dir: Path, created: str,
            label: str) -> RunSummary:
     ok = {str(i): r for i, r in enumerate(results) if r.status == "ok"}
-    sigs = [dedup.Signature(i, dedup.dedup_key(r.text), len(r.text), r.path) for i, r in ok.items()]
+    sigs = [_signature(i, r) for i, r in ok.items()]
     keys = {s.input_id: s.key for s in sigs}
     decisions = {d.input_id: d for d in dedup.decide(sigs, index.known_keys(keys.values()))}
     members: dict[str, list[CleanResult]] = {}
     for input_id, decision in decisions.items():
         members.setdefault(decision.record_id, []).append(ok[input_id])
 
+    # One record per new document; near duplicates and shared passages linked, not merged.
+    kept = {d.record_id: i for i, d in sorted(decisions.items(), key=lambda kv: int(kv[0])) if d.kept}
+    features = {rid: Features.of(ok[i].text, cfg.dedup) for rid, i in kept.items()}
+    by_input = {s.input_id: s for s in sigs}
+    links = linking.link(
+        {rid: (ok[i].text, dedup.Candidate(rid, by_input[i].chars, by_input[i].published,
+                                           by_input[i].official, by_input[i].path), features[rid])
+         for rid, i in kept.items()},
+        index, cfg.dedup)
     obj = ocfl.new_object(root, object_id)
     new_records: list[dict[str, Any]] = []
-    for input_id, decision in sorted(decisions.items(), key=lambda kv: int(kv[0])):
-        if decision.kept:
-            rec = record.build(decision.record_id, keys[input_id], ok[input_id],
-                               members[decision.record_id], cfg, object_id)
-            errors = record.schema_errors(rec)
-            if errors:  # a bug, not bad input: the writer must never publish an invalid record
-                raise ValueError(f"record {decision.record_id} breaks the schema: {errors}")
-            obj.write_bytes(f"records/{decision.record_id}.json", record.dumps(rec))
-            new_records.append(rec)
+    for rid, input_id in kept.items():
+        rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
+                           near=links.near.get(rid), shared=links.shared.get(rid),
+                           canonical=links.canonical.get(rid, rid))
+        errors = record.schema_errors(rec)
+        if errors:  # a bug, not bad input: the writer must never publish an invalid record
+            raise ValueError(f"record {rid} breaks the schema: {errors}")
+        obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
+        new_records.append(rec)
 
     dispositions: list[dict[str, Any]] = []
     stored_raw: list[str] = []
@@ -176,9 +193,12 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
     }
     obj.write_bytes("metadata/run.json",
                     (json.dumps(run, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
+    obj.write_bytes("metadata/links.jsonl",
+                    "".join(json.dumps(link, ensure_ascii=False, sort_keys=True) + "\n"
+                            for link in links.onto_archived).encode())
     obj.write_bytes("metadata/dispositions.jsonl",
                     "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n"
                             for d in dispositions).encode())
     obj.publish(created, f"{label}: {counts.get('records', 0)} new records from {len(results)} inputs")
-    index.add_object(object_id, new_records, stored_raw)
+    index.add_object(object_id, [(rec, features[rec["id"]]) for rec in new_records], stored_raw)
     return RunSummary(root, object_id, True, dispositions, counts, run["stats"])
