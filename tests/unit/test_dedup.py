@@ -339,7 +339,7 @@ def test_fold_map_agrees_with_fold(seeds):
     for text in seeds.values():
         folded, where = fold_with_map(text)
         assert folded == fold(text) and len(where) == len(folded) + 1
-        assert where == sorted(where)
+        assert list(where) == sorted(where)
 
 
 # ---------------------------------------------------------------------------------------------
