@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 UV_VERSION = 0.13.9
 ARCHIVE ?= archive-local
-# make bench BENCH_ARGS="--mb 20 --jobs 2"; the corpus is used when it is there
-BENCH_ARGS ?= --mb 5 --corpus ../shared/corpus
+# make bench BENCH_ARGS="--mb 20 --jobs 2"; the development corpus is used when it is there
+CORPUS ?= ../shared/corpus
+BENCH_ARGS ?= --mb 5 --corpus $(CORPUS)
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
@@ -34,7 +35,10 @@ run: $(VENV)/.core
 test: $(VENV)/.full
 	$(BIN)/python -m pytest
 
+# Pipeline, end to end and per-stage floors (exit 1 below a floor); then near-duplicate
+# detection at 10k and 100k paragraphs (skips itself when the corpus is absent).
 bench: $(VENV)/.core
+	$(BIN)/python scripts/bench_dedup.py $(CORPUS)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
