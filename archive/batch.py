@@ -60,12 +60,8 @@ class CleanResult:
 
     def source_entry(self) -> dict[str, Any]:
         """This input as it appears in a record's `sources` list."""
-        entry: dict[str, Any] = {"path": self.path, "sha256": self.sha256, "bytes": self.bytes,
-                                 "mtime": self.mtime}
-        entry.setdefault("encoding", None)
-        entry.setdefault("encoding_confidence", None)
-        entry.update(self.decoding)
-        return entry
+        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes, "mtime": self.mtime,
+                "encoding": None, "encoding_confidence": None, **self.decoding}
 
 
 def trail_json(trail: Iterable[TrailEntry]) -> list[dict[str, Any]]:

@@ -98,8 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = run_paths(args.paths, args.archive, _config(args), jobs=args.jobs,
                         progress=show and sys.stderr.isatty())
     out = sys.stdout
-    for d in summary.dispositions:
-        out.write(_summary_line(d) + "\n") if show else None
+    if show:
+        for d in summary.dispositions:
+            out.write(_summary_line(d) + "\n")
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items()))
     where = summary.object_path or summary.root
     state = "written" if summary.written else ("unchanged: already archived" if summary.object_id

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from archive import batch, ocfl
 from archive.reader import Missing, discover
@@ -123,8 +124,10 @@ def commit_batches(result_files: Sequence[str], root: Path, config: dict[str, ob
         stats.merge(batch_stats)
     if len(stage_dirs) > 1:
         raise ValueError(f"results come from several staging folders: {sorted(map(str, stage_dirs))}")
-    raw_dir = next(iter(stage_dirs)) / "raw" if stage_dirs else Path(root) / "nonexistent"
-    summary = commit_run(Path(root), results, stats, cfg, raw_dir, created=created, label=label)
+    if not stage_dirs:               # an empty inbox: nothing to archive, nothing written
+        return RunSummary(Path(root), None, False, stats=stats.to_json())
+    summary = commit_run(Path(root), results, stats, cfg, next(iter(stage_dirs)) / "raw",
+                         created=created, label=label)
     for stage in stage_dirs:
         shutil.rmtree(stage, ignore_errors=True)
     return summary
@@ -158,11 +161,9 @@ def format_report(summary: dict[str, object], audited: dict[str, object]) -> str
     """The run summary for the task log: dispositions, then per-step counts."""
     lines = [f"docclean run: object {summary.get('object') or '(none)'}, "
              f"{'written' if summary.get('written') else 'nothing new written'}"]
-    counts = summary.get("counts") or {}
-    assert isinstance(counts, dict)
+    counts = cast(dict[str, int], summary.get("counts") or {})
     lines.append("dispositions: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no inputs"))
-    stats = summary.get("stats") or {}
-    assert isinstance(stats, dict)
+    stats = cast(dict[str, dict[str, Any]], summary.get("stats") or {})
     for step, s in stats.items():
         lines.append(f"  {step:<18} total={s['total']} changed={s['changed']} dropped={s['dropped']} "
                      f"chars_removed={s['chars_removed']} seconds={s['seconds']}")

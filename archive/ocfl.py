@@ -160,7 +160,7 @@ class NewObject:
         self.path(logical).write_bytes(data)
 
     def adopt(self, logical: str, source: Path) -> None:
-        """Move a staged file in (a hard link when the source must stay, e.g. staging reuse)."""
+        """Bring a staged file in: a hard link (no copy, same filesystem), else a copy."""
         target = self.path(logical)
         try:
             os.link(source, target)
