@@ -17,8 +17,13 @@ directly because it is several times faster and we need no tree editing that bs4
    menus and lists; a forum thread's list of posts beats one post because every post adds
    prose. Measured in characters, not words (jusText's word counts mean nothing in Chinese).
 5. Inside the container, link-dense blocks and blocks under boilerplate-named elements
-   (class/id "share", "related", "comment-form"…) are dropped; the rest is the text, one
+   (class/id "share", "related", "comment-form"…) are dropped, and so is post furniture
+   (v2): blocks of counters and buttons only ("浏览 (640)", "点赞 评论") and short dated
+   bylines ("2024-05-18 16:56发布于…", "客栈小K | 6天前"); they weigh nothing in step 4, so a
+   thread's short replies are not cancelled by their own bylines. The rest is the text, one
    paragraph per line.
+6. A page nested past libxml2's depth limit (2048 with huge_tree) loses everything after that
+   point silently; it is re-parsed without inline tags, and flagged (rule:deep_nesting).
 
 What was dropped is in the trail: one Change per dropped block that reads like prose (it could
 have been body), one summary Change for the rest (counts per rule); the raw page itself is
@@ -42,7 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STEP = "html.extract"
-VERSION = "1"
+VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,15 @@ class ExtractConfig:
     report_dropped_chars: int = 20
     # chars: a title longer than this is not a title (a <title> stuffed with keywords).
     title_max_chars: int = 120
+    # chars: a block at most this long that carries a date or a relative time ("6天前") and no
+    # sentence is a post's byline (author, time, "发布于…"), not its text (magic_html forum gold
+    # drops them; qq.com and 360kuai article gold drop "2024-05-18 16:56发布于北京…").
+    byline_max_chars: int = 40
+    # weight of an interface block's characters (bylines, buttons "点赞 评论", counters "8条评论")
+    # against a container: none. Every reply of a thread carries a byline and buttons, often
+    # longer than the reply ("哈哈" under "2021-01-01 10:34:38"), so a penalty cancels the replies
+    # (at 1.0 magic_html forum F1 fell 0.73 → 0.65); menus are already penalised as link-dense.
+    furniture_penalty: float = 0.0
 
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
@@ -92,8 +106,37 @@ _BOILERPLATE_NAME = re.compile(
     re.I)
 # class/id words of reader-comment sections (news pages); in a thread they are the content.
 _COMMENT_NAME = re.compile(r"comment|reply|replies|pinglun|discuss|cmt(?:$|[\s_\-])", re.I)
+# A date (2020-12-30, 2020.03.11, 24-5-13, 2024年5月9日) optionally with a time, or a relative
+# time ("6天前", "10月前", "刚刚"): the stamp of a post or an article byline.
+_STAMP = re.compile(
+    r"\d{2,4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
+    r"|\d+\s*(?:秒|分钟|分鐘|小时|小時|天|周|週|星期|个月|個月|月|年)前|刚刚|剛剛")
+# Sentence-ending punctuation: a byline has none, a dated sentence ("2024年5月9日，…揭牌。") has.
+_SENTENCE_END = re.compile(r"[。！？；!?]")
+# Words of interaction controls and counters on post and article pages (buttons "点赞 收藏
+# 举报", counters "浏览 (640)", "8条评论", "看过(11783)", "1 点赞 · 0 评论"); a block made only of
+# these, digits and punctuation is interface, not text (forum pages of magic_html, 360kuai's
+# "举报", baike's "播报 编辑").
+_CONTROL_WORDS = re.compile(
+    r"点赞|點讚|点赞数|首赞|首讚|赞|讚|踩|顶|頂|评论|評論|回复|回覆|回帖|收藏|分享|转发|轉發|举报|舉報|"
+    r"浏览|瀏覽|阅读|閱讀|关注|關注|取消关注|私信|管理|编辑|編輯|删除|刪除|播报|播報|引用|有用|没用|"
+    r"看过|看過|手机查看|手機查看|倒序看帖|仅看楼主|只看楼主|只看該作者|只看该作者|楼主|樓主|"
+    r"沙发|沙發|板凳|精华|精華|置顶|置頂|更多|展开|展開|收起|条|條|个|個|次|楼|樓|人|w|k|万|萬")
+# What may stand between counters and controls: digits, punctuation, brackets, separators.
+_COUNTER_FILLER = re.compile(r"[\d\s\W_]+")
+# Inline formatting tags, opening or closing: removed only to re-parse a page nested past
+# libxml2's depth limit (see _parse).
+_INLINE_TAG = re.compile(r"</?(?:font|span|b|i|u|em|strong|small|big)(?:\s[^>]*)?>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_TABLE_CELLS = frozenset({"td", "th"})
+# Cells of tables and definition lists: a date there is a value ("出生日期 | 1975年1月28日" in
+# baike's infobox), not a byline.
+_DATA_CELLS = frozenset({"td", "th", "dd"})
 _CJK_PUNCT = re.compile(r"[，。！？；：、,.!?;]")
-_SENTENCE_PUNCT = re.compile(r"[，。！？；]")
+# Sentence punctuation: Chinese marks anywhere; ASCII ones only before a space or the end, as
+# in Latin-script prose (ruby-china's English replies), not inside "3.5" or "a.com".
+_SENTENCE_PUNCT = re.compile(r"[，。！？；]|[,.!?;](?:\s|$)")
 _SPACE = re.compile(r"\s+")
 _DATETIME = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
@@ -125,6 +168,7 @@ class _Block:
     link_chars: int = 0
     value: float = 0.0
     rule: str | None = None
+    furniture: str | None = None    # "controls" / "byline" when the block is interface, not text
 
     @property
     def text(self) -> str:
@@ -202,9 +246,7 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
 
     markup = _XML_DECL.sub("", doc.text)     # lxml refuses a str that declares an encoding
     try:
-        # huge_tree: libxml2 otherwise stops building the tree at depth 256 and loses the
-        # text below it; with it the limit is 2048 (deeper than any real page).
-        root = lxml.html.document_fromstring(markup, parser=_parser())
+        root, parse_flags = _parse(markup, doc.source.path)
     except (etree.ParserError, ValueError) as exc:
         logger.warning("extract %s: unparsable HTML (%s); text left as is", doc.source.path, exc)
         return Explained(text=doc.text, changes=(Change(
@@ -223,10 +265,12 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
     walker.flush()
     blocks = walker.blocks
     if not blocks:
-        return Explained(text="", title=title, metadata=metadata, changes=(Change(
+        return Explained(text="", title=title, metadata=metadata, changes=(*parse_flags, Change(
             STEP, "remove", "rule:no_text", "", "the page has no text outside scripts and menus",
-            {"chars": len(doc.text)}),))
+            {"chars": len(doc.text)})))
 
+    for b in blocks:
+        b.furniture = _furniture(b, cfg)
     comment_cache: dict[Any, bool] = {}
     in_comments = [_named(b.owner, _COMMENT_NAME, comment_cache) for b in blocks]
     # Article mode first: comment sections count against a container and are dropped.
@@ -237,7 +281,7 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
         container, kept, dropped = _select(blocks, in_comments, cfg, thread=True)  # comments kept
         mode = "thread"
     text = "\n".join(kept)
-    changes = _changes(dropped, container, mode, cfg)
+    changes = parse_flags + _changes(dropped, container, mode, cfg)
     return Explained(text=text, changes=changes, metadata=metadata, title=title)
 
 
@@ -261,11 +305,56 @@ def _select(blocks: list[_Block], in_comments: list[bool], cfg: ExtractConfig,
             b.rule = "link_dense"
         elif _named(b.owner, _BOILERPLATE_NAME, name_cache, stop=container):
             b.rule = "boilerplate_class"
+        elif b.furniture:
+            b.rule = b.furniture
         if b.rule:
             dropped.append(b)
         else:
             kept.extend(p for p in (s.strip() for s in _paragraphs(b)) if p)
     return container, kept, dropped
+
+
+def _parse(markup: str, path: str) -> tuple[Any, list[Change]]:
+    """The page's tree, and a flag when libxml2 stopped at its depth limit.
+
+    huge_tree raises libxml2's depth limit from 256 to 2048 elements; past it libxml2 stops
+    building the tree and everything after that point (not only the deep part) is lost,
+    with nothing but an ERR_RESOURCE_LIMIT in the parser's log. Real pages nest that deep
+    only through runs of unclosed inline tags (`<font>`, `<span>`, `<b>`… never closed on old
+    Chinese sites), which carry no paragraph structure: the page is parsed again without
+    them, and the trail says so; if it is still too deep, the trail says how many characters
+    of text the tree lacks.
+    """
+    import lxml.html
+
+    parser = _parser()
+    root = lxml.html.document_fromstring(markup, parser=parser)
+    if not _truncated(parser):
+        return root, []
+    flat = _INLINE_TAG.sub("", markup)
+    parser = _parser()
+    retry = lxml.html.document_fromstring(flat, parser=parser)
+    if not _truncated(parser):
+        logger.warning("extract %s: nesting past libxml2's depth limit; inline tags removed", path)
+        return retry, [Change(STEP, "flag", "rule:deep_nesting", "",
+                              "the page nests deeper than libxml2's limit (2048 elements); it "
+                              "was parsed again without inline tags (font, span, b…) so no "
+                              "text is lost", {"recovered": True})]
+    lost = max(0, _text_chars(_TAG.sub("", _SCRIPT_STYLE.sub("", markup))) - _text_chars(
+        root.text_content()))
+    logger.warning("extract %s: nesting past libxml2's depth limit; ~%d chars lost", path, lost)
+    return root, [Change(STEP, "flag", "rule:deep_nesting", "",
+                         "the page nests deeper than libxml2's limit (2048 elements); text "
+                         "after that point is missing from the tree (the raw page keeps it)",
+                         {"recovered": False, "chars_lost": lost})]
+
+
+def _truncated(parser: Any) -> bool:
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+
+
+def _text_chars(text: str) -> int:
+    return len(_SPACE.sub("", text))
 
 
 def _parser() -> Any:
@@ -281,11 +370,37 @@ def _paragraphs(block: _Block) -> list[str]:
     return [block.text]
 
 
+def _furniture(b: _Block, cfg: ExtractConfig) -> str | None:
+    """"controls" for a block of counters and buttons, "byline" for a short dated line, else None.
+
+    Both shapes hold for any page (a post's "2021-01-01 10:34:38 点赞 评论", an article's
+    "2024-05-18 16:56发布于…"); a number alone in a table cell and a date in a table or
+    definition-list cell are data, not counters or bylines.
+
+    >>> cfg = ExtractConfig()
+    >>> [_furniture(_Block([t], None, chars=len(t)), cfg) for t in
+    ...  ("浏览 (640)", "8条评论", "客栈小K | 扫地 | 6天前", "2024-05-18 16:56发布于北京",
+    ...   "2024年5月9日，高新区正式揭牌启动。", "哈哈")]
+    ['controls', 'controls', 'byline', 'byline', None, None]
+    """
+    text = b.text
+    if not _COUNTER_FILLER.sub("", _CONTROL_WORDS.sub("", text)):
+        if not (text.strip().isdigit() and getattr(b.owner, "tag", "") in _TABLE_CELLS):
+            return "controls"
+    if b.chars <= cfg.byline_max_chars and getattr(b.owner, "tag", "") not in _DATA_CELLS:
+        stamp = _STAMP.search(text)
+        if stamp and not _SENTENCE_END.search(text[:stamp.start()] + text[stamp.end():]):
+            return "byline"
+    return None
+
+
 def _value(b: _Block, cfg: ExtractConfig, thread: bool) -> float:
     if b.chars == 0:
         return 0.0
     if b.link_chars / b.chars > cfg.max_link_density:
         return -cfg.link_penalty * b.chars
+    if b.furniture:
+        return -cfg.furniture_penalty * b.chars
     if thread:
         # In a thread a reply may be two characters ("哈哈"): any non-link text counts.
         return float(b.chars - b.link_chars)
@@ -387,6 +502,8 @@ _WHY = {
     "link_dense": "more than half of the block is link text",
     "comments": "reader comments under an article",
     "boilerplate_class": "inside an element named as page furniture (share, related, comment form…)",
+    "controls": "only counters and interface words (点赞, 评论, 举报, 浏览 (640)…)",
+    "byline": "a short line with a date or relative time and no sentence: a post's or article's byline",
     "": "",
 }
 

@@ -195,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(doc, Document):
             decoded.append(doc)
     total_mb = sum(d.source.size for d in decoded) / 1e6
+    deep = 0
+    for d in decoded:
+        out = runner.run(d, PipelineConfig(), steps=EXTRACT_STEPS[1:])
+        trail = out.trail if isinstance(out, Document) else ()
+        deep += any(c.what == "rule:deep_nesting" for t in trail for c in t.changes)
+    print(f"   pages flagged rule:deep_nesting (past libxml2's depth limit): {deep}/{len(decoded)}")
     for name, steps in (("extract", EXTRACT_STEPS[1:]), ("extract+strip", STRIP_STEPS[1:])):
         start = time.perf_counter()
         for d in decoded:

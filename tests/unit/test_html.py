@@ -132,3 +132,80 @@ def test_deep_nesting_does_not_overflow() -> None:
 def test_empty_pages_do_not_crash(html: str) -> None:
     result = extract(_doc(html), ExtractConfig())
     assert result.text.strip() == ""
+
+
+# --- v2 rules: post furniture (bylines, controls), Latin prose, deep nesting --------------------
+
+def _thread_html() -> str:
+    # The shape of mlog.club/topic/1666 (magic_html forum page): a short post, then replies each
+    # under a timestamp byline and above a row of buttons; replies as short as "哈哈".
+    replies = "".join(
+        f'<div class="item"><div class="meta"><span class="nick">用戶{i}</span>'
+        f'<span class="time">2021-01-01 10:3{i}:38</span></div>'
+        f'<div class="content"><p>{text}</p></div>'
+        f'<div class="actions"><span>點讚</span><span>評論</span><span>{i + 2}</span></div></div>'
+        for i, text in enumerate(["元旦快樂！", "哈哈", "我們放一天上一天再放一天", "羨慕！！！"]))
+    return _page('<div class="topic"><div class="byline">發布於 2020-12-30 19:24:15</div>'
+                 '<p>又要放假了，元旦要來啦！</p><div class="stat">瀏覽 (640) 點讚 (5) 8條評論</div></div>'
+                 f'<div class="list">{replies}</div>')
+
+
+def test_thread_drops_bylines_and_controls_keeps_short_replies() -> None:
+    result = extract(_doc(_thread_html()), ExtractConfig())
+    lines = result.text.split("\n")
+    assert result.changes[0].detail["mode"] == "thread"
+    for text in ("又要放假了，元旦要來啦！", "元旦快樂！", "哈哈", "我們放一天上一天再放一天", "羨慕！！！"):
+        assert text in lines, text
+    for junk in ("2021-01-01", "發布於", "瀏覽 (640)", "點讚", "評論"):
+        assert junk not in result.text, junk
+    summary = next(c for c in result.changes if c.what == "rule:page_chrome")
+    assert summary.detail["blocks"]["byline"] >= 5 and summary.detail["blocks"]["controls"] >= 5
+
+
+def test_article_byline_dropped_dated_sentence_kept() -> None:
+    # new.qq.com (magic_html article 23942a…): "2024-05-18 16:56发布于…" above the body.
+    dated = "2024年5月9日，雄安高新區正式揭牌啟動，標誌著管委會組織機構正式運行。"
+    html = _page('<div class="article"><p>2022-06-24 14:37發布於北京 中國西藏網官方賬號</p>'
+                 + "".join(f"<p>{p}</p>" for p in BODY[:6]) + f"<p>{dated}</p></div>")
+    result = extract(_doc(html), ExtractConfig())
+    assert "發布於北京" not in result.text
+    assert dated in result.text.split("\n") and BODY[0] in result.text
+
+
+def test_dates_and_numbers_in_data_cells_are_kept() -> None:
+    # baike infobox: "出生日期 | 1975年1月28日" in <dl>; a figure alone in a table cell.
+    html = _page('<div class="article">' + "".join(f"<p>{p}</p>" for p in BODY[:6])
+                 + "<dl><dt>出生日期</dt><dd>1975年1月28日</dd></dl>"
+                 "<table><tr><th>年份</th><td>2022</td></tr></table></div>")
+    lines = extract(_doc(html), ExtractConfig()).text.split("\n")
+    assert "1975年1月28日" in lines and "2022" in lines
+
+
+def test_english_sentences_count_as_prose() -> None:
+    # ruby-china.org replies in English: ASCII punctuation before a space ends a sentence.
+    english = ["Hope you are still using Ruby during your daily work. It pays off.",
+               "I am using Ruby only when doing Leetcode questions, or when I decide.",
+               "Taking Ruby back is the responsibility of us all, so keep writing it."] * 3
+    html = _page('<div class="article">' + "".join(f"<p>{p}</p>" for p in english) + "</div>")
+    result = extract(_doc(html), ExtractConfig())
+    assert result.changes[0].detail["mode"] == "article"
+    assert english[0] in result.text.split("\n") and "熱點新聞" not in result.text
+
+
+def test_unclosed_inline_tags_past_depth_limit_are_recovered() -> None:
+    # Old sites leave <font> unclosed; past libxml2's 2048 levels the rest of the page is lost.
+    html = ("<html><body><p>" + BODY[0] + "</p>" + "<font size=2>" * 2500 + "<p>" + BODY[1]
+            + "</p></body></html>")
+    result = extract(_doc(html), ExtractConfig())
+    flag = result.changes[0]
+    assert (flag.action, flag.what, flag.detail["recovered"]) == ("flag", "rule:deep_nesting", True)
+    assert BODY[0] in result.text and BODY[1] in result.text
+
+
+def test_block_nesting_past_depth_limit_is_flagged_with_loss() -> None:
+    html = ("<html><body><p>" + BODY[0] + "</p>" + "<div>" * 2500 + "<p>" + BODY[1] + "</p>"
+            + "</div>" * 2500 + "</body></html>")
+    result = extract(_doc(html), ExtractConfig())
+    flag = next(c for c in result.changes if c.what == "rule:deep_nesting")
+    assert flag.action == "flag" and flag.detail["recovered"] is False
+    assert flag.detail["chars_lost"] >= len(BODY[1]) - 5
