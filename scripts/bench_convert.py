@@ -6,7 +6,10 @@ Figures: MB of UTF-8 input per second for OpenCC alone and for the whole step (O
 regional vocabulary + punctuation), best CPU time of --repeat runs, after a warm-up that
 builds the cached converters.
 
-    .venv/bin/python scripts/bench_convert.py [SEEDS_DIR] [--mb 10] [--repeat 3]
+    .venv/bin/python scripts/bench_convert.py [SEEDS_DIR] [--mb 10] [--repeat 5] [--floor 20]
+
+Exit status 1 when any target's script.convert figure is below --floor MB/s (issue #6: at
+least 20), after printing every figure.
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("seeds", nargs="?", type=Path, default=DEFAULT_SEEDS)
     parser.add_argument("--mb", type=float, default=10.0, help="size of the test text (MB)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--floor", type=float, default=20.0,
+                        help="exit 1 if script.convert is below this for any target (MB/s)")
     args = parser.parse_args(argv)
     if not args.seeds.is_dir() or not any(args.seeds.glob("*.txt")):
         print(f"skipped: seeds not found at {args.seeds}")
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = Document(Source("bench", "0", len(text)), text=text)
     print(f"text: {mb:.1f} MB UTF-8, {len(text):,} characters, {text.count(chr(10)) + 1:,} lines "
           f"(seeds from {args.seeds}); best of {args.repeat}")
+    below: list[str] = []
     for target in SCRIPTS:
         cfg = ConvertConfig(target=target)
         convert(Document(doc.source, text="开"), cfg)  # warm-up: build the cached converter
@@ -65,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{target:5} opencc {info['opencc']} {info['config']:10} "
               f"opencc alone {mb / opencc_s:6.1f} MB/s   script.convert {mb / step_s:6.1f} MB/s   "
               f"({len(result.changes):,} changes)")
+        if mb / step_s < args.floor:
+            below.append(f"{target} {mb / step_s:.1f}")
+    if below:
+        print(f"FAIL: below the floor of {args.floor:g} MB/s: {', '.join(below)}")
+        return 1
+    print(f"ok: every target at least {args.floor:g} MB/s")
     return 0
 
 
