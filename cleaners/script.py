@@ -627,7 +627,8 @@ def _convert_fields(doc: Document, target: str, info: Mapping[str, str]
     changes: list[Change] = []
     title = None
     if doc.title:
-        converted = to_script(doc.title, target)
+        # The title is a line of the text's kind: same script, same punctuation repair.
+        converted = fix_punctuation_line(to_script(doc.title, target))[0]
         if converted != doc.title:
             title = converted
             changes.append(Change(STEP, "convert", f"opencc:{info['config']}", "title",

@@ -362,10 +362,10 @@ def test_convert_in_the_pipeline_records_its_trail() -> None:
 def test_title_and_metadata_follow_the_target_script_but_urls_and_dates_stay():
     from cleaners.model import Source
 
-    doc = Document(Source("x", "0", 0), text="數字政府", title="廣東省發布數字政府規劃",
+    doc = Document(Source("x", "0", 0), text="數字政府", title="廣東省發布數字政府規劃!",
                    metadata={"publisher": "新華社", "doc_number": "冀政發〔2023〕3號",
                              "url": "https://例子.中國/數字", "published": "2023-04-12"})
     out = convert(doc, ConvertConfig(target="hans"))
-    assert out.title == "广东省发布数字政府规划"
+    assert out.title == "广东省发布数字政府规划！"
     assert out.metadata == {"publisher": "新华社", "doc_number": "冀政发〔2023〕3号"}
     assert {c.where for c in out.changes} >= {"title", "metadata.publisher", "metadata.doc_number"}
