@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = {"run": cmd_run, "clean": cmd_clean, "export": cmd_export, "audit": cmd_audit}
         return handler[args.command](args)
+    except BrokenPipeError:
+        # `docclean export DIR | head`: the reader left; not an error of ours (Python docs' recipe)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (CleaningError, OcflError, OSError, ValueError) as exc:
         print(f"docclean {args.command}: {exc}", file=sys.stderr)
         return 1
