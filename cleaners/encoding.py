@@ -94,6 +94,9 @@ class DecodeConfig:
     # max_hanja_share: GB text read as EUC-KR comes out as hangul mixed with ~30% hanja).
     min_hangul_share: float = 0.6
     max_hanja_share: float = 0.05
+    # Below this confidence a last-resort answer (chardet, or the least-bad Chinese reading) is
+    # flagged as uncertain: chardet's own "fairly sure" line; the two EUC-TW files score 0.10-0.40.
+    min_last_resort_confidence: float = 0.5
     # CJK characters the valid-UTF-8 lines of a file must hold before it is treated as UTF-8
     # with legacy-encoded lines pasted in, rather than one legacy file (characters).
     min_utf8_segment_chars: int = 4
@@ -259,6 +262,7 @@ class Choice:
     confidence: float
     evidence: str
     alternatives: list[dict[str, Any]] = field(default_factory=list)
+    last_resort: bool = False        # chosen after every confident piece of evidence failed
 
 
 @dataclass
@@ -676,6 +680,15 @@ def _finish(raw: bytes, decoded: Decoded, choice: Choice, cfg: DecodeConfig,
             detail["bom_stripped"] = raw[:bom].hex()
         changes.append(Change(STEP, "decode", choice.codec, "", f"decoded by {choice.evidence}",
                               detail))
+    if choice.last_resort and choice.confidence < cfg.min_last_resort_confidence:
+        # No codec we trust fits (EUC-TW has no Python codec and reads as GB18030 or EUC-JP
+        # nonsense: corpus chardet/EUC-TW, uchardet euc-tw): keep the text, say it may be wrong.
+        facts["encoding_uncertain"] = True
+        changes.append(Change(
+            STEP, "flag", "encoding:uncertain", "",
+            f"no detector is sure of this file's encoding ({choice.evidence}, confidence "
+            f"{choice.confidence:.2f}): the text may be mis-decoded; the raw bytes are archived",
+            {"codec": choice.codec, "confidence": round(choice.confidence, 4)}))
     if bad:
         where = ", ".join(f"char {c}" for c in decoded.chars[: cfg.max_listed_positions])
         more = len(decoded.chars) - cfg.max_listed_positions
@@ -788,11 +801,11 @@ def _choose(raw: bytes, cfg: DecodeConfig) -> Choice | None:
         if _lookup(label) is not None:
             return Choice(_codec_for(label, raw), label, "chardet",
                           float(guess.get("confidence") or 0.0), f"chardet ({label})",
-                          alternatives)
+                          alternatives, last_resort=True)
     if best_zh.errors / max(1, len(sample)) <= cfg.max_undecodable_ratio:
         return Choice(best_zh.codec, best_zh.codec, "zh-frequency", 0.1,
                       f"least-bad Chinese reading ({best_zh.errors} undecodable bytes)",
-                      alternatives)
+                      alternatives, last_resort=True)
     return None
 
 

@@ -270,3 +270,23 @@ def test_utf8_fast_path_does_not_import_detectors() -> None:
             "assert r.decoding['encoding'] == 'utf-8'; "
             "assert 'charset_normalizer' not in sys.modules and 'chardet' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_last_resort_guess_nobody_is_sure_of_is_flagged_not_silent():
+    """Bytes no codec fits (EUC-TW-like high-byte pairs): decoded, but flagged as uncertain."""
+    import random
+
+    rng = random.Random(3)
+    raw = b"EUC-TW " + bytes(rng.randint(0xA1, 0xFE) for _ in range(600)) + b", CNS 11643"
+    result = decode(Document(Source.from_bytes("x", raw), raw=raw), DecodeConfig())
+    assert isinstance(result, Explained)
+    assert result.decoding["encoding_uncertain"] is True
+    assert [c.what for c in result.changes if c.action == "flag"] == ["encoding:uncertain"]
+
+
+def test_confident_decodes_carry_no_uncertainty_flag(seed_texts):
+    for text in seed_texts.values():
+        raw = text.encode("gb18030")
+        result = decode(Document(Source.from_bytes("x", raw), raw=raw), DecodeConfig())
+        assert "encoding_uncertain" not in result.decoding
+        assert not [c for c in result.changes if c.what == "encoding:uncertain"]
