@@ -26,11 +26,10 @@ from cleaners.config import PipelineConfig, load_config
 
 log = logging.getLogger(__name__)
 
-STAGING = "docclean-staging"
 
 
 def staging_dir(root: Path, name: str) -> Path:
-    path = Path(root) / ocfl.EXTENSIONS / STAGING / name
+    path = Path(root) / ocfl.EXTENSIONS / ocfl.STAGING / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 

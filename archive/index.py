@@ -67,11 +67,7 @@ class Features:
 
 def candidate_of(record: Mapping[str, Any]) -> dedup.Candidate:
     """A record as the canonical-choice policy sees it."""
-    meta = record.get("metadata") or {}
-    url, published = meta.get("url"), meta.get("published")
-    return dedup.Candidate(record["id"], len(record["text"]),
-                           published if isinstance(published, str) else None,
-                           dedup.is_official(url if isinstance(url, str) else None),
+    return dedup.Candidate(record["id"], len(record["text"]), *dedup.keep_hints(record.get("metadata")),
                            record["sources"][0]["path"])
 
 

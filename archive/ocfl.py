@@ -37,6 +37,7 @@ LAYOUT = {
 EXTENSIONS = "extensions"
 WORKSPACE = "docclean-workspace"      # transactions in progress; empty when no writer runs
 LOCK = "docclean-writer.lock"
+STAGING = "docclean-staging"          # cleaned batches waiting for the writer (Airflow, CLI)
 CHUNK = 1 << 20
 
 

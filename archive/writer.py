@@ -98,10 +98,8 @@ def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg:
 
 def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
     """What the exact-duplicate decision and the keep policy need of one cleaned input."""
-    url, published = result.metadata.get("url"), result.metadata.get("published")
     return dedup.Signature(input_id, dedup.dedup_key(result.text), len(result.text), result.path,
-                           published=published if isinstance(published, str) else None,
-                           official=dedup.is_official(url if isinstance(url, str) else None))
+                           (), *dedup.keep_hints(result.metadata))
 
 
 def _existing(root: Path, object_id: str) -> RunSummary:

@@ -486,14 +486,24 @@ class Signature:
     official: bool = False            # source URL on a government host: wins a tie after that
 
 
+def keep_hints(metadata: Mapping[str, Any] | None) -> tuple[str | None, bool]:
+    """What the keep policy reads from a document's metadata: (publish time, official source).
+
+    >>> keep_hints({"url": "https://www.hebei.gov.cn/a", "published": "2023-04-12"})
+    ('2023-04-12', True)
+    >>> keep_hints(None)
+    (None, False)
+    """
+    metadata = metadata or {}
+    url, published = metadata.get("url"), metadata.get("published")
+    return (published if isinstance(published, str) else None,
+            is_official(url if isinstance(url, str) else None))
+
+
 def signature(input_id: str, doc: Document, cfg: DedupConfig | None = None) -> Signature:
     cfg = cfg if cfg is not None else DedupConfig()
-    url = doc.metadata.get("url")
-    published = doc.metadata.get("published")
     return Signature(input_id, dedup_key(doc.text), len(doc.text), doc.source.path,
-                     tuple(minhash(doc.text, cfg)),
-                     published if isinstance(published, str) else None,
-                     is_official(url if isinstance(url, str) else None))
+                     tuple(minhash(doc.text, cfg)), *keep_hints(doc.metadata))
 
 
 @dataclass(frozen=True, slots=True)
@@ -969,7 +979,7 @@ def choose_canonical(candidates: Sequence[Candidate], cfg: DedupConfig | None = 
 
 
 __all__ = [
-    "DedupConfig", "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
+    "DedupConfig", "keep_hints", "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
     "signature", "Decision", "decide", "shingles", "minhash", "minhashes", "similarity",
     "jaccard", "band_keys", "NearDuplicate", "near_duplicates", "pack_signature",
     "unpack_signature", "SharedPassage", "shared_passages", "passage_fingerprints",
