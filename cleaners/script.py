@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import logging
+import operator
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -65,6 +67,9 @@ OPENCC_CONFIGS: dict[str, str] = {
     "hk": "s2hk.json",
 }
 
+# Differing character pairs after which the OpenCC change's sample stops (pairs): a text
+# converted throughout shows its mappings within a line or two.
+SAMPLE_PAIRS = 60
 PHRASES_FILE = "script_regional_phrases.tsv"
 MARKERS_FILE = "script_mainland_markers.tsv"
 
@@ -73,8 +78,9 @@ MARKERS_FILE = "script_mainland_markers.tsv"
 class ConvertConfig:
     target: str = "hans"  # the archive's one script; DESIGN.md: Simplified unless asked
     # Characters of changed lines whose OpenCC character pairs are listed in the trail
-    # (characters): enough to show the mappings at work; counting every character in Python
-    # would cost more than OpenCC itself, and the conversion replays from the raw bytes.
+    # (characters), until SAMPLE_PAIRS pairs are seen: enough to show the mappings at work,
+    # the stray 开 → 開 of a mixed text included. Each sampled character costs time (issue #6),
+    # and the conversion replays from the raw bytes with the recorded OpenCC version and config.
     pair_sample_chars: int = 1000
     # Regional vocabulary reversal on/off (issue #6, seed 001).
     reverse_regional: bool = True
@@ -174,6 +180,32 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(out) if numbers else ""
 
 
+# Every non-zero byte to 1 (in `_differing`).
+_ONES = bytes([0] + [1] * 255)
+
+
+def _differing(old: str, new: str, limit: int) -> list[int]:
+    """The first `limit` positions where two strings of one length differ.
+
+    Found in C, not character by character (issue #6: a Python loop over the sampled
+    characters cost a third of the step): the UTF-32 code units of both, XORed as one integer,
+    are zero where the strings agree; `bytes.find` (memchr) jumps from one that is not to the
+    next, so the cost is one step per difference found.
+
+    >>> _differing("開放透明的數字政府", "开放透明的数字政府", 10)
+    [0, 5]
+    """
+    xor = (int.from_bytes(old.encode("utf-32-le"), "little")
+           ^ int.from_bytes(new.encode("utf-32-le"), "little")).to_bytes(4 * len(old), "little")
+    ones = xor.translate(_ONES)
+    found: list[int] = []
+    at = ones.find(1)
+    while at >= 0 and len(found) < limit:
+        found.append(at // 4)
+        at = ones.find(1, (at // 4 + 1) * 4)  # on to the next character
+    return found
+
+
 def _convert_script(text: str, target: str, sample_chars: int,
                     info: dict[str, str]) -> tuple[str, list[Change]]:
     """OpenCC over the whole text, with one change saying which lines changed and showing the
@@ -193,30 +225,33 @@ def _convert_script(text: str, target: str, sample_chars: int,
         out = "\n".join(after_lines)
     changed = [n for n, (old, new) in enumerate(zip(before_lines, after_lines, strict=True), 1)
                if old != new]
-    pairs: Counter[str] = Counter()
+    # The sample: changed lines up to `sample_chars` characters, compared in one C call.
     resized: dict[str, list[str]] = {}
     sampled: list[int] = []
+    old_sample: list[str] = []
+    new_sample: list[str] = []
     budget = sample_chars
-    complete = True
     for number in changed:
-        old, new = before_lines[number - 1], after_lines[number - 1]
-        if budget <= 0 or len(old) > budget:
-            complete = False
         if budget <= 0:
             break
-        sampled.append(number)
+        old, new = before_lines[number - 1], after_lines[number - 1]
         if len(old) == len(new):
-            pairs.update([a + "→" + b for a, b in zip(old[:budget], new[:budget], strict=True)
-                          if a != b])
+            old_sample.append(old[:budget])
+            new_sample.append(new[:budget])
         else:  # a phrase of another length: keep the line pair so a person can check it
             resized[f"line {number}"] = [old[:budget], new[:budget]]
+        sampled.append(number)
         budget -= len(old)
+    old_text, new_text = "\n".join(old_sample), "\n".join(new_sample)
+    at = _differing(old_text, new_text, SAMPLE_PAIRS)
+    pairs = Counter(zip(map(old_text.__getitem__, at), map(new_text.__getitem__, at), strict=True))
+    complete = budget >= 0 and len(sampled) == len(changed) and len(at) < SAMPLE_PAIRS
     detail: dict[str, Any] = {
         **info,
         "target": target,
         "lines_changed": len(changed),
         "sampled_lines": _ranges(sampled),
-        "sample_pairs": dict(pairs.most_common()),
+        "sample_pairs": {a + "→" + b: n for (a, b), n in pairs.most_common()},
         "sample_complete": complete,
     }
     if resized:
@@ -246,8 +281,9 @@ class PhraseTable:
     """The phrase table in one target script, compiled."""
 
     phrases: dict[str, Phrase]           # keyed by the Taiwan term in the target script
-    pattern: re.Pattern[str]             # every Taiwan term, longest first
+    pattern: re.Pattern[str]             # every Taiwan term, longest first, as group 1
     markers: re.Pattern[str]             # every mainland marker
+    ruled: frozenset[str]                # the terms with a keep_before or keep_after rule
 
 
 def _read_tsv(name: str) -> list[dict[str, str]]:
@@ -295,8 +331,9 @@ def phrase_table(target: str) -> PhraseTable:
         )
     longest_first = sorted(phrases, key=len, reverse=True)
     markers = sorted({conv(row["marker"]) for row in marker_rows()}, key=len, reverse=True)
-    return PhraseTable(phrases, re.compile("|".join(map(re.escape, longest_first))),
-                       re.compile("|".join(map(re.escape, markers))))
+    return PhraseTable(phrases, re.compile("(" + "|".join(map(re.escape, longest_first)) + ")"),
+                       re.compile("|".join(map(re.escape, markers))),
+                       frozenset(t for t, p in phrases.items() if p.keep_before or p.keep_after))
 
 
 def _line_starts(text: str) -> list[int]:
@@ -311,46 +348,36 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig,
     occurrence as ``[line, col, context]`` (col in the text this pass received, so the trail
     replays); occurrences kept in their own sense are one flag per term.
 
+    `re.split` hands the terms over as list items, so a document pays Python per occurrence
+    only for a list comprehension and its keep rules (issue #6: at least 20 MB/s).
+
     >>> cfg = ConvertConfig()
     >>> taiwan = "行政院推動數位轉型，最佳化資料庫與網路頻寬。"
     >>> reverse_regional(taiwan, "hant", cfg, {})[0] == taiwan   # no mainland vocabulary
     True
     """
     table = phrase_table(target)
-    if not table.pattern.search(text):  # most documents stop here
+    parts = table.pattern.split(text)  # text, term, text, term, ..., text
+    if len(parts) == 1:  # most documents stop here
         return text, []
     phrases = table.phrases
-    markers = sorted(set(table.markers.findall(text)))
+    terms = parts[1::2]
+    at = list(itertools.accumulate(map(len, parts), initial=0))[1:-1:2]  # where each term starts
     window = cfg.keep_window_chars
-    ctx = cfg.context_chars
-    starts = _line_starts(text)
-    after_end = len(text) + 1
-    # term -> [[line, col, context]], for the replaced and for the kept occurrences
-    replaced: dict[str, list[list[Any]]] = {}
-    kept: dict[str, list[list[Any]]] = {}
-    line = base = next_start = -1  # the current line, its first position, the next line's
-
-    def decide(m: re.Match[str]) -> str:
-        nonlocal line, base, next_start
-        term = m.group()
-        phrase = phrases[term]
-        start, end = m.span()
-        if start >= next_start:  # walk the lines with the regex: a bisect only on a new line
-            line = bisect.bisect_right(starts, start)
-            base = starts[line - 1]
-            next_start = starts[line] if line < len(starts) else after_end
-        where = [line, start - base, text[max(0, start - ctx):end + ctx]]
+    kept_at: set[int] = set()  # indexes into `terms` of those used in their own sense
+    for k in [k for k, term in enumerate(terms) if term in table.ruled]:
+        phrase = phrases[terms[k]]
+        start = at[k]
+        end = start + len(phrase.taiwan)
         if ((phrase.keep_before is not None
              and phrase.keep_before.search(text, max(0, start - window), start))
                 or (phrase.keep_after is not None
                     and phrase.keep_after.match(text, end, end + window))):
-            kept.setdefault(term, []).append(where)
-            return term
-        replaced.setdefault(term, []).append(where)
-        return phrase.mainland
-
-    out = table.pattern.sub(decide, text)
-    signature = sorted(t for t in replaced if phrases[t].signature)
+            kept_at.add(k)
+    counts = Counter(terms if not kept_at else
+                     [term for k, term in enumerate(terms) if k not in kept_at])
+    markers = sorted(set(table.markers.findall(text)))
+    signature = sorted(t for t in counts if phrases[t].signature)
     signed = len(signature) >= cfg.min_signature_terms and len(markers) >= cfg.min_mainland_markers
     evidence = {"signature_terms": signature, "mainland_markers": markers}
     log.debug("regional vocabulary: signature=%s markers=%s signed=%s", signature, markers, signed)
@@ -361,11 +388,22 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig,
                + ("too few distinct signature terms" if len(signature) < cfg.min_signature_terms
                   else "no mainland vocabulary beside it, so it reads as a genuine Taiwanese text"))
         return text, [Change(STEP, "flag", "phrase:regional", "", why,
-                             {**info, **evidence,
-                              "terms": {t: len(o) for t, o in replaced.items()},
+                             {**info, **evidence, "terms": dict(counts),
                               "min_signature_terms": cfg.min_signature_terms,
                               "min_mainland_markers": cfg.min_mainland_markers})]
 
+    starts = _line_starts(text)
+    ctx = cfg.context_chars
+    # term -> [[line, col, context]], for the replaced and for the kept occurrences
+    replaced: dict[str, list[list[Any]]] = {}
+    kept: dict[str, list[list[Any]]] = {}
+    lines = list(map(bisect.bisect_right, itertools.repeat(starts), at))
+    wheres = [[line, start - starts[line - 1], text[max(0, start - ctx):start + len(term) + ctx]]
+              for line, start, term in zip(lines, at, terms, strict=True)]
+    for k, (term, where) in enumerate(zip(terms, wheres, strict=True)):
+        (kept if k in kept_at else replaced).setdefault(term, []).append(where)
+    parts[1::2] = [term if k in kept_at else phrases[term].mainland for k, term in enumerate(terms)]
+    out = "".join(parts)
     changes: list[Change] = []
     for term, occurrences in kept.items():
         phrase = phrases[term]
@@ -400,18 +438,19 @@ _SEE_THROUGH = " \t\"'“”‘’"
 # A mark with CJK text on either side, looking through at most two spaces or quotes before it
 # (fixed-width lookbehinds) and any number after; the spaces after it go with it (": 新華社").
 # Both neighbours digits ("17:09:56", "1,000") or Latin ("Hello, world") never match. ":" and
-# ";" before a bracket or "-" are emoticons (":)") and stay as typed. One regex, so the common
-# case costs no Python per character (issue #6: at least 20 MB/s).
+# ";" before a bracket or "-" are emoticons (":)") and stay as typed. Group 1 is the mark,
+# group 2 the spaces after it, so `re.split` hands both over without Python per match.
 MARK = re.compile(
     f"([,;:?!])"
     f"(?:(?<=[{_CJK}].)|(?<=[{_CJK}][{_SEE_THROUGH}].)|(?<=[{_CJK}][{_SEE_THROUGH}]{{2}}.)"
     f"|(?=[{_SEE_THROUGH}]*[{_CJK}]))"
-    f"(?<![:;](?=[()\\-]))[ \\t]*")
+    f"(?<![:;](?=[()\\-]))([ \\t]*)")
 # A pair of ASCII parentheses (innermost) whose content has CJK text ("(2023-2025年)",
 # "(含定州、辛集市)"), or has no letters and follows CJK text ("規劃(2023)", seed 000); never
 # Latin content such as a pinyin gloss "發(fā)" (seed 004, the repair step's evidence).
+# Group 1 is the content.
 PAREN = re.compile(
-    f"\\((?:(?=[^()\\n]*[{_CJK}])[^()\\n]*|(?<=[{_CJK}]\\()(?:[^()\\w\\n]|[\\d_])*)\\)")
+    f"\\(((?=[^()\\n]*[{_CJK}])[^()\\n]*|(?<=[{_CJK}]\\()(?:[^()\\w\\n]|[\\d_])*)\\)")
 # A URL keeps every character ("https://…/x.html?a=1,2").
 URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[!-~]+|www\.[!-~]+")
 # Private-use characters and U+FFFD: the marks of unresolved mojibake (see mojibake_window_chars).
@@ -443,19 +482,23 @@ def fix_punctuation_line(line: str, mojibake_window: int = ConvertConfig.mojibak
     if "(" in line:  # parentheses first: a widened "）" is CJK context for the marks after it
         for m in PAREN.finditer(line):
             edits += [[m.start(), "(", "（"], [m.end() - 1, ")", "）"]]
-        widened = PAREN.sub(lambda m: "（" + m.group()[1:-1] + "）", line)
+        widened = PAREN.sub(lambda m: "（" + m.group(1) + "）", line)
     edits += [[m.start(), m.group(), FULL_WIDTH[m.group(1)]] for m in MARK.finditer(widened)]
     edits.sort()
     if not edits:
         return line, [], []
     if "://" in line or "www." in line:
-        urls = [m.span() for m in URL.finditer(line)]
-        edits = [e for e in edits if not any(a <= e[0] < b for a, b in urls)]
+        spans = [m.span() for m in URL.finditer(line)]  # in order, not overlapping
+        begins = [a for a, _ in spans]
+        edits = [e for e in edits
+                 if not (k := bisect.bisect_right(begins, e[0])) or e[0] >= spans[k - 1][1]]
     skipped: list[int] = []
     if MOJIBAKE.search(line):
-        suspect = [m.start() for m in MOJIBAKE.finditer(line)]
+        suspect = [m.start() for m in MOJIBAKE.finditer(line)]  # in order
+        # A mark is near when a suspect lies within the window: one bisect per mark.
         near = {e[0] for e in edits if e[1][0] not in "()"
-                and any(abs(e[0] - j) <= mojibake_window for j in suspect)}
+                and bisect.bisect_right(suspect, e[0] + mojibake_window)
+                > bisect.bisect_left(suspect, e[0] - mojibake_window)}
         skipped = sorted(near)
         edits = [e for e in edits if e[0] not in near]
     out: list[str] = []
@@ -477,95 +520,101 @@ def _protected_lines(text: str, starts: list[int]) -> list[int]:
     [2, 4, 5]
     """
     found: set[int] = set()
-    for literal in ("://", "www."):
-        at = text.find(literal)
-        while at >= 0:
+    for search in (functools.partial(text.find, "://"), functools.partial(text.find, "www."),
+                   _mojibake_at(text)):
+        at = search(0)
+        while at >= 0:  # one search per line found: the rest of the line is skipped
             line = bisect.bisect_right(starts, at)
             found.add(line)
-            at = text.find(literal, starts[line]) if line < len(starts) else -1
-    found.update(bisect.bisect_right(starts, m.start()) for m in MOJIBAKE.finditer(text))
+            at = search(starts[line]) if line < len(starts) else -1
     return sorted(found)
+
+
+def _mojibake_at(text: str) -> Callable[[int], int]:
+    """`str.find` for `MOJIBAKE`: where the next suspect character from `pos` is, or -1."""
+    def find(pos: int) -> int:
+        m = MOJIBAKE.search(text, pos)
+        return m.start() if m else -1
+    return find
+
+
+def _widen(chunk: str, offset: int, at: list[int], spaces: dict[str, int]) -> str:
+    """`chunk` (lines with no URL or mojibake) with the marks of `PAREN` and `MARK` made full
+    width. The offset of each widened mark (``offset`` + its place in the chunk) is appended
+    to `at`; a mark's dropped spaces are counted in `spaces`, keyed by its offset.
+
+    `re.split` hands the marks over as list items and `accumulate` finds their offsets, so the
+    only Python per mark is a list comprehension (issue #6: a callback per mark cost more than
+    OpenCC itself). Parentheses go first and keep every width, so the marks' offsets stay
+    those of the input, and a widened "）" is CJK context for a mark after it.
+
+    >>> at, spaces = [], {}
+    >>> _widen("規劃(2023):  目標,一", 10, at, spaces), sorted(at), spaces
+    ('規劃（2023）：目標，一', [12, 17, 18, 23], {'18': 2})
+    """
+    if "(" in chunk:
+        parts = PAREN.split(chunk)  # text, content, text, content, ..., text
+        if len(parts) > 1:
+            parts[1::2] = ["（" + content + "）" for content in parts[1::2]]
+            ends = list(itertools.accumulate(map(len, parts), initial=offset))
+            at += ends[1:-1:2]                      # each "(" starts its widened content
+            at += [end - 1 for end in ends[2::2]]   # each ")" ends it
+            chunk = "".join(parts)
+    parts = MARK.split(chunk)  # text, mark, spaces, text, mark, spaces, ..., text
+    if len(parts) > 1:
+        ends = list(itertools.accumulate(map(len, parts), initial=offset))
+        marks = ends[1:-1:3]
+        at += marks
+        gaps = parts[2::3]
+        spaces.update(zip(map(str, itertools.compress(marks, gaps)), map(len, filter(None, gaps)), strict=True))
+        parts[1::3] = map(FULL_WIDTH.__getitem__, parts[1::3])
+        parts[2::3] = [""] * len(gaps)
+        chunk = "".join(parts)
+    return chunk
 
 
 def fix_punctuation(text: str, info: dict[str, str],
                     mojibake_window: int = ConvertConfig.mojibake_window_chars,
                     ) -> tuple[str, list[Change]]:
-    """`fix_punctuation_line` over every line; one change for the document, listing each
-    changed line's edits (the seeds have a mark every ~25 characters: one change per edit
-    would swamp the trail).
+    """`fix_punctuation_line` over every line, with one change for the document that lists
+    the offset of every widened mark (the seeds have one every ~25 characters: one change per
+    edit would swamp the trail, and ``[line, col, old, new]`` per edit would outweigh the text).
 
-    Speed (issue #6: at least 20 MB/s): the rewriting runs as two `re.sub` over long chunks
-    of lines, with Python only recording each edit; per-line calls cost several times as much.
-    The regexes never cross a newline, so the result is the same as line by line; the rare
-    lines with a URL or mojibake go through `fix_punctuation_line` itself.
+    The trail replays: each offset (in the text this pass received) holds an ASCII mark, which
+    becomes its `FULL_WIDTH` form; ``spaces_dropped`` counts the spaces removed after a mark.
+    Ordinary lines are widened in long chunks by `_widen`; the regexes never cross a newline,
+    so that is the same as line by line. The rare lines with a URL or mojibake go through
+    `fix_punctuation_line` itself.
 
-    >>> fix_punctuation("一,二\\nA, B\\n三?", {})[0]
-    '一，二\\nA, B\\n三？'
+    >>> out, changes = fix_punctuation("一,二\\nA, B\\n三?", {})
+    >>> out, changes[0].where, changes[0].detail["offsets"]
+    ('一，二\\nA, B\\n三？', 'lines 1, 3', [1, 10])
     """
     if not ANY_MARK.search(text):
         return text, []
     starts = _line_starts(text)
-    after_end = len(text) + 1
-    marks: dict[int, list[Any]] = {}   # line -> [(col, old, new)], in order
-    pairs: dict[int, list[Any]] = {}
+    at: list[int] = []
+    spaces: dict[str, int] = {}
     skipped: dict[int, list[int]] = {}
-    offset = 0  # where the chunk being rewritten starts in `text`
-    # Each callback walks the lines forward with the regex: a bisect only on a new line.
-    base = next_start = pair_base = pair_next = -1
-    current: list[Any] = []
-    pair_current: list[Any] = []
-
-    def locate(pos: int) -> tuple[int, int, int]:
-        line = bisect.bisect_right(starts, pos)
-        return line, starts[line - 1], starts[line] if line < len(starts) else after_end
-
-    def widen_pair(m: re.Match[str]) -> str:
-        nonlocal pair_base, pair_next, pair_current
-        pos = offset + m.start()
-        if pos >= pair_next:
-            line, pair_base, pair_next = locate(pos)
-            pair_current = pairs[line] = []
-        pair_current.append((pos - pair_base, "(", "（"))
-        pair_current.append((offset + m.end() - 1 - pair_base, ")", "）"))
-        return "（" + m.group()[1:-1] + "）"
-
-    def widen_mark(m: re.Match[str]) -> str:
-        nonlocal base, next_start, current
-        pos = offset + m.start()
-        if pos >= next_start:
-            line, base, next_start = locate(pos)
-            current = marks[line] = []
-        old = m.group()
-        new = FULL_WIDTH[old[0]]
-        current.append((pos - base, old, new))
-        return new
-
-    protected = _protected_lines(text, starts)
     pieces: list[str] = []
     chunk_start = 0
-    for line in [*protected, 0]:  # chunks of ordinary lines between the protected ones
+    for line in [*_protected_lines(text, starts), 0]:  # chunks of ordinary lines between them
         chunk_end = starts[line - 1] if line else len(text)
         chunk = text[chunk_start:chunk_end]
-        if ANY_MARK.search(chunk):
-            offset = chunk_start
-            # Parentheses first, width-preserving: the marks' positions stay those of `text`,
-            # and a widened "）" is CJK context for a mark after it (as in fix_punctuation_line).
-            chunk = MARK.sub(widen_mark, PAREN.sub(widen_pair, chunk) if "(" in chunk else chunk)
-        pieces.append(chunk)
+        pieces.append(_widen(chunk, chunk_start, at, spaces))
         if line:
             line_end = starts[line] - 1 if line < len(starts) else len(text)  # before its "\n"
-            new, redone, line_skipped = fix_punctuation_line(text[chunk_end:line_end],
-                                                             mojibake_window)
+            new, edits, line_skipped = fix_punctuation_line(text[chunk_end:line_end],
+                                                            mojibake_window)
             pieces.append(new)
-            if redone:
-                marks[line] = redone
+            for col, old, _new in edits:
+                at.append(chunk_end + col)
+                if len(old) > 1:
+                    spaces[str(chunk_end + col)] = len(old) - 1
             if line_skipped:
                 skipped[line] = line_skipped
             chunk_start = line_end
     out = "".join(pieces)
-    by_line = marks
-    for line, edits in pairs.items():
-        by_line[line] = sorted(edits + by_line[line]) if line in by_line else edits
     changes: list[Change] = []
     if skipped:
         changes.append(Change(
@@ -573,14 +622,17 @@ def fix_punctuation(text: str, info: dict[str, str],
             "ASCII punctuation next to private-use characters or U+FFFD left as it is: "
             "probably part of mojibake that repair did not resolve; columns per line",
             {**info, "cols": {str(k): v for k, v in skipped.items()}}))
-    if by_line:
-        lines = sorted(by_line)
+    if at:
+        at.sort()
+        # A line is touched when some offset falls between its start and the next line's.
+        found = [*map(bisect.bisect_left, itertools.repeat(at), starts), len(at)]
+        lines = list(itertools.compress(itertools.count(1), map(operator.lt, found, found[1:])))
         changes.append(Change(
             STEP, "replace", "punctuation:full_width", "lines " + _ranges(lines),
             "ASCII punctuation next to Chinese text restored to full width (the source "
-            "flattened it); edits per line are [col, old, new]",
-            {**info, "count": sum(map(len, by_line.values())),
-             "edits": {str(k): by_line[k] for k in lines}}))
+            "flattened it); each offset in the text this step received holds an ASCII mark "
+            "that became its full-width form, spaces_dropped counts the spaces removed after it",
+            {**info, "count": len(at), "offsets": at, "spaces_dropped": spaces}))
     return out, changes
 
 

@@ -123,12 +123,17 @@ def replay(text: str, target: str, changes: tuple[Change, ...]) -> list[str]:
     for c in of(changes, "phrase:", "replace"):
         for line, col, _context in c.detail["occurrences"]:
             per_line.setdefault(line, []).append((col, c.detail["from"], c.detail["to"]))
-    lines = apply(lines, per_line)
-    per_line = {}
+    text = "\n".join(apply(lines, per_line))
     for c in of(changes, "punctuation:", "replace"):
-        for line, edits in c.detail["edits"].items():
-            per_line[int(line)] = [tuple(e) for e in edits]
-    return apply(lines, per_line)
+        spaces = c.detail["spaces_dropped"]
+        assert c.detail["count"] == len(c.detail["offsets"])
+        touched = {text.count("\n", 0, at) + 1 for at in c.detail["offsets"]}
+        assert touched == set(ranges(c.where))
+        for at in sorted(c.detail["offsets"], reverse=True):
+            gap = spaces.get(str(at), 0)
+            assert text[at] in script.FULL_WIDTH and text[at + 1:at + 1 + gap].strip(" \t") == ""
+            text = text[:at] + script.FULL_WIDTH[text[at]] + text[at + 1 + gap:]
+    return text.split("\n")
 
 
 def apply(lines: list[str], per_line: dict[int, list[Any]]) -> list[str]:
@@ -338,6 +343,18 @@ def test_marks_inside_unresolved_mojibake_are_flagged_not_changed() -> None:
     (flag,) = of(changes, "punctuation:near_mojibake", "flag")
     assert flag.where == "lines 39" and len(flag.detail["cols"]["39"]) == 4
     assert "?!" in line
+
+
+def test_whole_text_widening_is_the_same_as_line_by_line() -> None:
+    # fix_punctuation widens long chunks of lines at once (issue #6 speed); it must agree with
+    # fix_punctuation_line on every line, URL and mojibake lines included.
+    lines = [b for b, _ in WIDENED] + KEPT + [seed(n) for n in ("000", "001", "002", "003", "004")]
+    text = "\n".join(lines + ["", "末尾,"])
+    expected = "\n".join(fix_punctuation_line(line)[0] for line in text.split("\n"))
+    out, changes = script.fix_punctuation(text, {})
+    assert out == expected
+    (change,) = of(changes, "punctuation:full_width", "replace")
+    assert change.detail["count"] == len(change.detail["offsets"]) > 500
 
 
 def test_punctuation_repair_can_be_switched_off() -> None:
