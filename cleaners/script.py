@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # the binding is imported lazily: only documents that are con
 log = logging.getLogger(__name__)
 
 STEP = "script.convert"
-VERSION = "2"
+VERSION = "3"  # 3: punctuation edits as offsets, OpenCC pair sample capped
 SCRIPTS = ("hans", "hant", "tw", "hk")
 
 # Target script -> OpenCC config. Each accepts already-mixed input (see module docstring).
