@@ -534,8 +534,9 @@ def fix_punctuation_line(line: str, mojibake_window: int = ConvertConfig.mojibak
 
 def _protected_lines(text: str, starts: list[int]) -> list[int]:
     """Numbers of the lines that need `fix_punctuation_line`'s care: a URL ("://", "www."),
-    or mojibake (`MOJIBAKE`) near the marks. Three scans, the literals with `str.find`: one
-    regex alternation without a literal prefix costs several times as much.
+    or mojibake (`MOJIBAKE`) near the marks. The literals are found with `str.find`, and the
+    mojibake regex runs only when `_may_have_mojibake` says it could find something; each
+    search resumes at the next line, so a line costs one search however much it holds.
 
     >>> text = "a\\nhttps://x\\nb\\nwww.y \\ufffd\\nc\\ue000"
     >>> _protected_lines(text, _line_starts(text))
@@ -565,6 +566,8 @@ def _may_have_mojibake(text: str) -> bool:
 
     >>> _may_have_mojibake("數字政府"), _may_have_mojibake("經驗\ue5e5"), _may_have_mojibake("?\ufffd")
     (False, True, True)
+    >>> _may_have_mojibake("\U00020000\U0003134a")  # Ext B and H: surrogate pairs, not PUA
+    False
     """
     if "\ufffd" in text:
         return True
