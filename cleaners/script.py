@@ -499,14 +499,12 @@ def fix_punctuation_line(line: str, mojibake_window: int = ConvertConfig.mojibak
     >>> fix_punctuation_line("省發(fā)布規劃(2023)")[0]
     '省發(fā)布規劃（2023）'
     """
-    edits: list[list[Any]] = []
-    widened = line
-    if "(" in line:  # parentheses first: a widened "）" is CJK context for the marks after it
-        for m in PAREN.finditer(line):
-            edits += [[m.start(), "(", "（"], [m.end() - 1, ")", "）"]]
-        widened = PAREN.sub(lambda m: "（" + m.group(1) + "）", line)
-    edits += [[m.start(), m.group(), FULL_WIDTH[m.group(1)]] for m in MARK.finditer(widened)]
-    edits.sort()
+    # The candidates are `_widen`'s (the one widening rule); this line then filters them.
+    at: list[int] = []
+    spaces: dict[str, int] = {}
+    _widen(line, 0, at, spaces)
+    edits: list[list[Any]] = [[col, line[col:col + 1 + spaces.get(str(col), 0)], FULL_WIDTH[line[col]]]
+                              for col in sorted(at)]
     if not edits:
         return line, [], []
     if "://" in line or "www." in line:
@@ -586,8 +584,8 @@ def _mojibake_at(text: str) -> Callable[[int], int]:
 
 
 def _widen(chunk: str, offset: int, at: list[int], spaces: dict[str, int]) -> str:
-    """`chunk` (lines with no URL or mojibake) with the marks of `PAREN` and `MARK` made full
-    width. The offset of each widened mark (``offset`` + its place in the chunk) is appended
+    """`chunk` (whole lines) with the marks of `PAREN` and `MARK` made full width: the one
+    widening rule, which `fix_punctuation_line` filters for URLs and mojibake. The offset of each widened mark (``offset`` + its place in the chunk) is appended
     to `at`; a mark's dropped spaces are counted in `spaces`, keyed by its offset.
 
     `re.split` hands the marks over as list items and `accumulate` finds their offsets, so the
