@@ -12,7 +12,9 @@ Three passes, in this order, each recorded in the trail:
    the Traditional targets (Traditional characters pass through it, apart from OpenCC's own
    standard variants such as 台 → 臺). ``t2tw``/``t2hk`` would leave the stray 开 and 战 in.
    The OpenCC version and config go into every change's detail, so a conversion can be
-   replayed from the archived raw bytes.
+   replayed from the archived raw bytes. s2tw and s2hk take an exact fast path
+   (`VariantsPath`: s2t.json, then the config's variant characters as one regex split), with
+   the official converter whenever a variant phrase the shortcut would get wrong occurs.
 2. **Regional vocabulary** — a mainland document that a mirror ran through an over-eager Taiwan
    converter (seed 001: 套用 for 應用, 巨觀 for 宏觀, 資料庫 for 數據庫 ...) gets its own words
    back, from the phrase table ``data/script_regional_phrases.tsv`` (each entry with its
@@ -38,7 +40,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import itertools
+import json
 import logging
 import operator
 import re
@@ -46,6 +50,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cleaners.model import Change, CleaningError, Document, Explained
@@ -160,7 +165,22 @@ def to_script(text: str, target: str) -> str:
     >>> to_script("开放透明的數字政府", "hant")
     '開放透明的數字政府'
     """
-    return str(converter(opencc_config(target)).convert(text))
+    return opencc_convert(text, opencc_config(target))
+
+
+def opencc_convert(text: str, config: str) -> str:
+    """OpenCC `config` over `text`: by its exact fast path where there is one (s2tw, s2hk:
+    `VariantsPath`), else by the official converter.
+
+    >>> opencc_convert("林国梁和林国樑在台湾", "s2tw.json") == str(converter("s2tw.json").convert("林国梁和林国樑在台湾"))
+    True
+    """
+    fast = variants_path(config)
+    if fast is not None:
+        out = fast.convert(text)
+        if out is not None:
+            return out
+    return str(converter(config).convert(text))
 
 
 def _ranges(numbers: list[int]) -> str:
@@ -213,15 +233,14 @@ def _convert_script(text: str, target: str, sample_chars: int,
     every character in Python would cost more than the conversion; the whole conversion is
     replayable from the raw bytes with the recorded OpenCC version and config)."""
     config = opencc_config(target)
-    cc = converter(config)
-    out = str(cc.convert(text))
+    out = opencc_convert(text, config)
     if out == text:
         return out, []
     before_lines = text.split("\n")
     after_lines = out.split("\n")
     if len(after_lines) != len(before_lines):
         # OpenCC keeps newlines; if a build ever did not, converting line by line keeps them.
-        after_lines = [str(cc.convert(line)) for line in before_lines]
+        after_lines = [opencc_convert(line, config) for line in before_lines]
         out = "\n".join(after_lines)
     changed = [n for n, (old, new) in enumerate(zip(before_lines, after_lines, strict=True), 1)
                if old != new]
@@ -260,6 +279,101 @@ def _convert_script(text: str, target: str, sample_chars: int,
                     f"the archive holds one script ({target}); OpenCC {config} accepts mixed input",
                     detail)
     return out, [change]
+
+
+# ---------------------------------------------------------------------------------------------
+# The exact fast path for s2tw and s2hk
+
+VARIANTS_FILE = "script_opencc_variants.json"
+VARIANT_TARGETS = ("tw", "hk")
+
+
+def opencc_share_dir() -> Path | None:
+    """The folder the official binding loads its configs and dictionaries from."""
+    opencc_version()
+    import opencc
+
+    share = Path(opencc.__file__).parent / "clib" / "share" / "opencc"
+    return share if share.is_dir() else None
+
+
+@dataclass(frozen=True)
+class VariantsPath:
+    """s2tw or s2hk, computed as s2t.json followed by the config's variant character table.
+
+    OpenCC's s2tw is s2t's conversion plus a second pass of Taiwan variants, and runs at about
+    half s2t's speed: the second pass matches phrases segment by segment, though it changes a
+    few characters only (僞 → 偽, 麪 → 麵). Here that pass is one regex split. It gives the
+    official output exactly (``scripts/make_opencc_variants.py`` says why, and the tests compare
+    both on the seeds, OpenCC's test cases and every listed phrase and character), except
+    where one of the variant phrases that the table would get wrong occurs (林國樑, 天文臺道):
+    then `convert` returns None and the caller runs the official config.
+    """
+
+    stage_one: str
+    table: Mapping[str, str]
+    characters: re.Pattern[str]  # one group: a character the table changes
+    exceptions: re.Pattern[str]  # any exception phrase, found from its rarest character
+
+    def convert(self, text: str) -> str | None:
+        """The official config's output, or None if an exception phrase occurs."""
+        out = str(converter(self.stage_one).convert(text))
+        if self.exceptions.search(out):
+            return None
+        parts = self.characters.split(out)
+        parts[1::2] = map(self.table.__getitem__, parts[1::2])
+        return "".join(parts)
+
+
+def _exceptions_pattern(exceptions: Mapping[str, int]) -> re.Pattern[str]:
+    """One regex for phrases, each given with the index of its anchor (its rarest character).
+
+    The regex starts at an anchor, so `re` scans for a character class, and checks the rest
+    of each phrase around it by lookbehind and lookahead: a common anchor costs little.
+
+    >>> p = _exceptions_pattern({"林國樑": 2, "天文臺道": 3, "天文臺圍": 2})
+    >>> [m.group() for m in p.finditer("林國樑 天文臺道 天文臺圍 國樑 臺圍")]
+    ['樑', '道', '臺']
+    """
+    by_anchor: dict[str, list[str]] = {}
+    for phrase, at in exceptions.items():
+        behind, after = phrase[:at + 1], phrase[at + 1:]
+        check = (f"(?<={re.escape(behind)})" if at else "") + (f"(?={re.escape(after)})" if after else "")
+        by_anchor.setdefault(phrase[at], []).append(check)
+    return re.compile("|".join(f"{re.escape(anchor)}(?:{'|'.join(checks)})"
+                               for anchor, checks in sorted(by_anchor.items())))
+
+
+@functools.cache
+def variants_path(config: str) -> VariantsPath | None:
+    """The fast path for `config`, if it has one and the installed OpenCC files are the ones the
+    table was made from; None otherwise (the official converter runs)."""
+    data = json.loads(resources.files("cleaners").joinpath(f"data/{VARIANTS_FILE}").read_text("utf-8"))
+    return load_variants_path(config, data, opencc_share_dir())
+
+
+def load_variants_path(config: str, data: Mapping[str, Any], share: Path | None) -> VariantsPath | None:
+    """The fast path described by `data` (the JSON of `VARIANTS_FILE`) for `config`, or None
+    when it has none or when any file it was made from differs in `share` (by sha256)."""
+    entry = next((e for e in data["targets"].values() if e["config"] == config), None)
+    if entry is None:
+        return None
+    changed = [name for name, digest in entry["files"].items()
+               if share is None or not (share / name).is_file()
+               or hashlib.sha256((share / name).read_bytes()).hexdigest() != digest]
+    if changed:
+        log.warning("OpenCC %s: %s differ from the files %s was made from (OpenCC %s); "
+                    "%s runs without its fast path (same output, slower): run "
+                    "scripts/make_opencc_variants.py", opencc_version(), ", ".join(changed),
+                    VARIANTS_FILE, data["opencc"], config)
+        return None
+    table = entry["characters"]
+    return VariantsPath(
+        stage_one=entry["stage_one"],
+        table=table,
+        characters=re.compile(f"([{''.join(map(re.escape, sorted(table)))}])"),
+        exceptions=_exceptions_pattern(entry["exceptions"]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

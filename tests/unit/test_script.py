@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.metadata
 import inspect
+import json
+import logging
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,6 +90,92 @@ def test_every_change_records_opencc_version_and_config(target: str, config: str
 def test_unknown_target_is_a_configuration_error() -> None:
     with pytest.raises(CleaningError, match="unknown script 'zh'"):
         run("中文", "zh")
+
+
+# --- the exact fast path for s2tw and s2hk ------------------------------------------------
+
+FAST_CONFIGS = [script.opencc_config(t) for t in script.VARIANT_TARGETS]
+
+
+def variants_data() -> dict[str, Any]:
+    path = Path(script.__file__).parent / "data" / script.VARIANTS_FILE
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def common_hanzi(n: int) -> list[str]:
+    path = Path(script.__file__).parent / "data" / "encoding_hanzi_freq.tsv"
+    rows = [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")]
+    return rows[:n]
+
+
+def test_fast_path_runs_with_the_pinned_opencc() -> None:
+    """The table was made from the pinned OpenCC's files: after an upgrade this fails until
+    scripts/make_opencc_variants.py has been run again (the output would stay right, the
+    speed would not)."""
+    assert variants_data()["opencc"] == script.opencc_version()
+    for config in FAST_CONFIGS:
+        assert script.variants_path(config) is not None, config
+    assert script.variants_path("t2s.json") is None and script.variants_path("s2t.json") is None
+
+
+@pytest.mark.parametrize("config", FAST_CONFIGS)
+def test_fast_path_gives_the_official_output(config: str) -> None:
+    """Every character the table changes and every exception phrase, in both scripts, next to
+    common characters on either side, plus the seeds: the same output as the official config,
+    and the fast path really taken wherever no exception phrase occurs."""
+    entry = next(e for e in variants_data()["targets"].values() if e["config"] == config)
+    fast = script.variants_path(config)
+    official = script.converter(config)
+    assert fast is not None
+    keys = list(entry["characters"]) + list(entry["exceptions"])
+    forms = sorted({form for key in keys for form in (key, to_script(key, "hans"))})
+    texts = [c + form for form in forms for c in common_hanzi(40)]
+    texts += [form + c for form in forms for c in common_hanzi(40)]
+    texts += [p.read_text(encoding="utf-8") for p in SEED_FILES]
+    texts += [to_script(p.read_text(encoding="utf-8"), "hans") for p in SEED_FILES]
+    taken = 0
+    for text in texts:
+        expected = str(official.convert(text))
+        assert script.opencc_convert(text, config) == expected, text
+        out = fast.convert(text)
+        if out is not None:
+            assert out == expected, text
+            taken += 1
+    # Exception phrases in the Simplified form may convert to something else; the characters
+    # alone always take the fast path.
+    assert taken >= 2 * 40 * len(entry["characters"]) + 2 * len(SEED_FILES), taken
+
+
+@pytest.mark.parametrize("config, text", [("s2tw.json", "他的名字叫林國樑"),
+                                          ("s2hk.json", "沿天文臺道步行至尖沙咀")])
+def test_an_exception_phrase_sends_the_text_to_the_official_converter(config: str, text: str) -> None:
+    fast = script.variants_path(config)
+    assert fast is not None and fast.convert(text) is None
+    official = str(script.converter(config).convert(text))
+    assert script.opencc_convert(text, config) == official
+    # What the shortcut would have written differs: the fall-back is needed, not cautious.
+    stage_one = str(script.converter(fast.stage_one).convert(text))
+    assert "".join(fast.table.get(c, c) for c in stage_one) != official
+
+
+def test_fast_path_is_off_when_an_opencc_file_differs(tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    share = script.opencc_share_dir()
+    assert share is not None
+    data = variants_data()
+    assert script.load_variants_path("s2tw.json", data, share) is not None
+    copy = tmp_path / "opencc"
+    shutil.copytree(share, copy)
+    with (copy / "TWVariants.ocd2").open("ab") as fh:
+        fh.write(b"\0")
+    with caplog.at_level(logging.WARNING, logger="cleaners.script"):
+        assert script.load_variants_path("s2tw.json", data, copy) is None
+    assert "TWVariants.ocd2" in caplog.text and "make_opencc_variants.py" in caplog.text
+    (copy / "s2hk.json").unlink()
+    assert script.load_variants_path("s2hk.json", data, copy) is None
+    assert script.load_variants_path("s2tw.json", data, None) is None
 
 
 # --- script ---------------------------------------------------------------------------------
