@@ -114,19 +114,27 @@ class DedupConfig:
 
 
 @functools.cache
-def _table(name: str) -> dict[int, str]:
-    """A ``from<TAB>to<TAB>why`` data file as a `str.translate` table."""
-    table: dict[int, str] = {}
+def _table(name: str) -> list[int | str]:
+    """A ``from<TAB>to<TAB>why`` data file as a `str.translate` table.
+
+    A list indexed by code point (identity where the file says nothing; `str.translate` keeps
+    the characters past its end), not a dict: no hashing per character, and a whole text
+    translates twice as fast.
+    """
+    mapping: dict[int, str] = {}
     text = resources.files(_DATA).joinpath(name).read_text(encoding="utf-8")
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         src, dst = line.split("\t")[:2]
-        table[ord(src)] = dst
+        mapping[ord(src)] = dst
+    table: list[int | str] = list(range(max(mapping, default=-1) + 1))
+    for code, folded in mapping.items():
+        table[code] = folded
     return table
 
 
-def _punct_table() -> dict[int, str]:
+def _punct_table() -> list[int | str]:
     return _table("dedup_punct.tsv")
 
 
@@ -151,7 +159,7 @@ def _t2s() -> Any:
 
 
 @functools.cache
-def _variant_table() -> dict[int, str]:
+def _variant_table() -> list[int | str]:
     return _table("dedup_script_variants.tsv")
 
 
