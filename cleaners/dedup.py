@@ -35,6 +35,7 @@ this module's LSH; datasketch's own ``MinHashLSH(0.8)`` picks 9 bands × 13 rows
 from __future__ import annotations
 
 import array
+import bisect
 import functools
 import hashlib
 import logging
@@ -47,7 +48,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
-from itertools import compress
+from itertools import accumulate, chain, compress, repeat
 from operator import ne
 from typing import Any
 from urllib.parse import urlsplit
@@ -187,6 +188,16 @@ def fold(text: str) -> str:
     return _to_simplified(_fold_chars(text))
 
 
+@functools.cache
+def _fold_char(char: str) -> str:
+    """One character as `fold_with_map` folds it (script apart): "" for spaces and invisible
+    characters, else NFKC, the punctuation table and casefold, spaces dropped ("…" → "...")."""
+    if char.isspace() or _INVISIBLE.match(char):
+        return ""
+    folded = unicodedata.normalize("NFKC", char).translate(_punct_table()).casefold()
+    return "".join(out for out in folded if not out.isspace())
+
+
 @functools.lru_cache(maxsize=256)
 def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     """`fold(text)` plus, for each folded character, the offset of its source character.
@@ -202,19 +213,12 @@ def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     >>> folded, where
     ('导读数字...', (0, 1, 3, 4, 5, 5, 5, 6))
     """
-    table = _punct_table()
-    chars: list[str] = []
-    where: list[int] = []
-    for i, char in enumerate(text):
-        if char.isspace() or _INVISIBLE.match(char):
-            continue
-        for out in unicodedata.normalize("NFKC", char).translate(table).casefold():
-            if out.isspace():
-                continue
-            chars.append(out)
-            where.append(i)
+    # Each character's folded form (cached per character), then the map from their lengths:
+    # `map`, `repeat` and `chain` run in C, so no Python loop per character.
+    outs = list(map(_fold_char, text))
+    where = list(chain.from_iterable(map(repeat, range(len(text)), map(len, outs))))
     where.append(len(text))
-    plain = "".join(chars)
+    plain = "".join(outs)
     converted = _to_simplified(plain)
     if len(converted) != len(plain):
         # A phrase rule changed the length: convert character by character so the map holds.
@@ -784,27 +788,30 @@ def shared_passages(text_a: str, text_b: str, cfg: DedupConfig) -> list[SharedPa
     if len(fa) < k or len(fb) < k:
         return []
     index = _anchor_index(fa, k, cfg.passage_max_anchor_repeats)
+    grams = _grams(fb, k)
+    # The offsets of b whose anchor occurs in a, found in C (`compress` over a membership map):
+    # the loop below runs only where a run can start, not once per character of b.
+    hits = list(compress(range(len(grams)), map(index.__contains__, grams)))
     runs: list[tuple[int, int, int]] = []     # (a_start, b_start, length)
     covered_until: dict[int, int] = {}        # diagonal (a - b) → b offset already covered
-    j = 0
-    while j <= len(fb) - k:
+    h = 0
+    while h < len(hits):
+        j = hits[h]
         best: tuple[int, int, int] | None = None
-        for i in index.get(fb[j:j + k], ()):
+        for i in index[grams[j]]:
             if covered_until.get(i - j, -1) > j:
                 continue
-            length = k
-            while i + length < len(fa) and j + length < len(fb) and fa[i + length] == fb[j + length]:
-                length += 1
+            length = _common_length(fa, i, fb, j, k)
             if best is None or length > best[2]:
                 best = (i, j, length)
         if best is None:
-            j += 1
+            h += 1
             continue
         runs.append(best)
         covered_until[best[0] - best[1]] = best[1] + best[2]
         # The run is maximal on its diagonal: the next anchor worth trying starts where it ends
         # (a second alignment starting inside it would be text repeated within a).
-        j = best[1] + best[2] - k + 1
+        h = bisect.bisect_left(hits, best[1] + best[2] - k + 1, h + 1)
     runs = _maximal_runs(runs)
     passages: list[SharedPassage] = []
     group: list[tuple[int, int, int]] = []
@@ -816,6 +823,40 @@ def shared_passages(text_a: str, text_b: str, cfg: DedupConfig) -> list[SharedPa
         group = [run]
     passages.extend(_passage(group, text_a, wa, wb, cfg))
     return passages
+
+
+def _common_length(a: str, i: int, b: str, j: int, known: int) -> int:
+    """The length of the common prefix of ``a[i:]`` and ``b[j:]``, whose first `known`
+    characters are equal: slices compared in C, in growing steps, then halved to the first
+    difference (a Python loop per character cost most of a corpus run's linking time).
+
+    >>> _common_length("xx数字政府建设。", 2, "数字政府建设的", 0, 2)
+    6
+    >>> _common_length("ab", 0, "ab", 0, 0)
+    2
+    """
+    limit = min(len(a) - i, len(b) - j)
+    lo, step = known, 16
+    while lo < limit:
+        hi = min(limit, lo + step)
+        if a[i + lo:i + hi] != b[j + lo:j + hi]:
+            break
+        lo, step = hi, step * 2
+    else:
+        return limit
+    while hi - lo > 1:  # a[i:i+lo] == b[j:j+lo]; the first difference lies in [lo, hi)
+        mid = (lo + hi) // 2
+        if a[i + lo:i + mid] == b[j + lo:j + mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@functools.lru_cache(maxsize=64)
+def _grams(folded: str, k: int) -> list[str]:
+    """Every k-gram of a folded text, in order (cached like `_anchor_index`)."""
+    return [folded[i:i + k] for i in range(len(folded) - k + 1)]
 
 
 @functools.lru_cache(maxsize=64)
@@ -848,13 +889,29 @@ def passage_fingerprints(text: str, cfg: DedupConfig) -> set[int]:
     window = cfg.min_shared_chars - k + 1
     if len(folded) < k:
         return set()
-    hashes = [zlib.crc32(folded[i:i + k].encode("utf-8")) for i in range(len(folded) - k + 1)]
+    hashes = list(map(zlib.crc32, map(str.encode, _grams(folded, k))))
     if len(hashes) <= window:
         return {min(hashes)}
-    picked: set[int] = set()
-    for start in range(len(hashes) - window + 1):
-        picked.add(min(hashes[start:start + window]))
-    return picked
+    return set(_window_minima(hashes, window))
+
+
+def _window_minima(values: list[int], window: int) -> Iterable[int]:
+    """The minimum of every `window` consecutive values, in C but for one step per block.
+
+    The values are cut into blocks of `window`; a window spans the end of one block and the
+    start of the next, so its minimum is that of the block's suffix minimum and the next
+    block's prefix minimum (van Herk/Gil-Werman), both running minima (`accumulate`).
+
+    >>> list(_window_minima([5, 3, 4, 1, 2, 6, 0], 3))
+    [3, 1, 1, 1, 0]
+    """
+    prefix: list[int] = []
+    suffix: list[int] = []
+    for start in range(0, len(values), window):
+        block = values[start:start + window]
+        prefix += accumulate(block, min)
+        suffix += reversed(list(accumulate(reversed(block), min)))
+    return map(min, suffix[:len(values) - window + 1], prefix[window - 1:])
 
 
 def passage_candidates(batch: Mapping[str, set[int]],

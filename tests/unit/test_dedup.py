@@ -373,3 +373,27 @@ def test_config_is_validated_and_every_default_has_a_reason():
     for f in dataclasses.fields(DedupConfig):
         line = next(ln for ln in source.splitlines() if ln.strip().startswith(f"{f.name}:"))
         assert "#" in line, f.name
+
+
+# --- the C-level helpers of shared passages and fingerprints ---------------------------------
+
+
+def test_window_minima_and_common_length_agree_with_the_plain_definitions():
+    """The block-minimum and slice-bisection shortcuts against the definitions, on random
+    input that includes windows longer than the list and runs to either text's end."""
+    import random
+
+    rng = random.Random(6)
+    for _ in range(300):
+        values = [rng.randrange(50) for _ in range(rng.randrange(1, 120))]
+        window = rng.randrange(1, len(values) + 1)
+        expected = [min(values[i:i + window]) for i in range(len(values) - window + 1)]
+        assert list(dedup._window_minima(values, window)) == expected
+    for _ in range(2000):
+        a = "".join(rng.choice("数字政府") for _ in range(rng.randrange(1, 200)))
+        b = a[rng.randrange(len(a)):] + "".join(rng.choice("数字政府") for _ in range(rng.randrange(40)))
+        i, j = rng.randrange(len(a)), rng.randrange(len(b))
+        plain = 0
+        while i + plain < len(a) and j + plain < len(b) and a[i + plain] == b[j + plain]:
+            plain += 1
+        assert dedup._common_length(a, i, b, j, 0) == plain
