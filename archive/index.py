@@ -8,7 +8,7 @@ deleting it is always safe. One writer at a time (the writer lock).
 What it holds per record: the exact-duplicate key; the MinHash signature and one LSH key per
 band (near duplicates: candidates are found by an indexed lookup, not by loading every
 signature); winnowing fingerprints (shared passages); and what the canonical choice needs
-(length, publish time, official source, path).
+(length, publish time, official source, path, repair edits).
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ from cleaners.dedup import DedupConfig
 log = logging.getLogger(__name__)
 
 INDEX_DIR = "docclean-index"
+# The tables' layout: part of the stored scheme, so an index of another layout is rebuilt.
+# 2: records.repairs (the keep policy prefers the copy repair touched least).
+LAYOUT = 2
+TABLES = ("objects", "records", "signatures", "bands", "fingerprints", "raws")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (object_id TEXT PRIMARY KEY);
@@ -38,7 +42,8 @@ CREATE TABLE IF NOT EXISTS records (
     chars INTEGER NOT NULL,
     published TEXT,
     official INTEGER NOT NULL,
-    path TEXT NOT NULL
+    path TEXT NOT NULL,
+    repairs INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS signatures (record_id TEXT PRIMARY KEY, blob BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS bands (band_key INTEGER NOT NULL, record_id TEXT NOT NULL);
@@ -67,22 +72,23 @@ class Features:
 
 def candidate_of(record: Mapping[str, Any]) -> dedup.Candidate:
     """A record as the canonical-choice policy sees it."""
+    repairs = sum(dedup.is_repair(p["step"], p["details"].get("action", "")) for p in record["provenance"])
     return dedup.Candidate(record["id"], len(record["text"]), *dedup.keep_hints(record.get("metadata")),
-                           record["sources"][0]["path"])
+                           record["sources"][0]["path"], repairs)
 
 
 class Index:
     def __init__(self, root: Path, cfg: DedupConfig) -> None:
         self.root = root
         self.cfg = cfg
-        self.scheme = dedup.signature_scheme(cfg)
+        self.scheme = f"{dedup.signature_scheme(cfg)}/layout{LAYOUT}"
         path = index_path(root)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = self._open(path)
         on_disk = {p.name for p in ocfl.object_dirs(root)}
         listed = {row[0] for row in self.db.execute("SELECT object_id FROM objects")}
         row = self.db.execute("SELECT value FROM meta WHERE name = 'scheme'").fetchone()
-        if on_disk != listed or (row and row[0] != self.scheme):
+        if on_disk != listed or row is None or row[0] != self.scheme:
             log.info("index out of date (%d objects listed, %d in the root; scheme %s): rebuilding",
                      len(listed), len(on_disk), row[0] if row else None)
             self.rebuild()
@@ -104,9 +110,9 @@ class Index:
         self.db.close()
 
     def rebuild(self) -> None:
+        # Dropped and made again, not emptied: an index of an older layout lacks columns.
+        self.db.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in TABLES) + SCHEMA)
         with self.db:
-            for table in ("objects", "records", "signatures", "bands", "fingerprints", "raws"):
-                self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('scheme', ?)", (self.scheme,))
             for obj in ocfl.object_dirs(self.root):
                 for logical, path in ocfl.head_files(obj).items():
@@ -121,8 +127,9 @@ class Index:
     def _add_record(self, object_id: str, record: Mapping[str, Any], features: Features) -> None:
         c = candidate_of(record)
         rid = record["id"]
-        self.db.execute("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (rid, record["dedup_key"], object_id, c.chars, c.published, int(c.official), c.path))
+        self.db.execute("INSERT OR IGNORE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (rid, record["dedup_key"], object_id, c.chars, c.published, int(c.official), c.path,
+                         c.repairs))
         if features.minhash:
             self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?, ?)",
                             (rid, dedup.pack_signature(features.minhash)))
@@ -179,9 +186,9 @@ class Index:
         return out
 
     def candidate(self, record_id: str) -> dedup.Candidate | None:
-        row = self.db.execute("SELECT chars, published, official, path FROM records WHERE record_id = ?",
-                              (record_id,)).fetchone()
-        return dedup.Candidate(record_id, row[0], row[1], bool(row[2]), row[3]) if row else None
+        row = self.db.execute("SELECT chars, published, official, path, repairs FROM records "
+                              "WHERE record_id = ?", (record_id,)).fetchone()
+        return dedup.Candidate(record_id, row[0], row[1], bool(row[2]), row[3], row[4]) if row else None
 
     def record_text(self, record_id: str) -> str:
         obj = self.record_object(record_id)

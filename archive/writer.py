@@ -98,8 +98,9 @@ def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg:
 
 def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
     """What the exact-duplicate decision and the keep policy need of one cleaned input."""
+    repairs = sum(dedup.is_repair(e["step"], c["action"]) for e in result.trail for c in e["changes"])
     return dedup.Signature(input_id, dedup.dedup_key(result.text), len(result.text), result.path,
-                           (), *dedup.keep_hints(result.metadata))
+                           (), *dedup.keep_hints(result.metadata), repairs)
 
 
 def _existing(root: Path, object_id: str) -> RunSummary:
@@ -118,7 +119,8 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
     keys = {s.input_id: s.key for s in sigs}
     decisions = {d.input_id: d for d in dedup.decide(sigs, index.known_keys(keys.values()))}
     members: dict[str, list[CleanResult]] = {}
-    for input_id, decision in decisions.items():
+    # The kept input first: a record's sources[0] is the copy its text and provenance are from.
+    for input_id, decision in sorted(decisions.items(), key=lambda kv: not kv[1].kept):
         members.setdefault(decision.record_id, []).append(ok[input_id])
 
     # One record per new document; near duplicates and shared passages linked, not merged.
@@ -127,7 +129,8 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
     by_input = {s.input_id: s for s in sigs}
     links = linking.link(
         {rid: (ok[i].text, dedup.Candidate(rid, by_input[i].chars, by_input[i].published,
-                                           by_input[i].official, by_input[i].path), features[rid])
+                                           by_input[i].official, by_input[i].path,
+                                           by_input[i].repairs), features[rid])
          for rid, i in kept.items()},
         index, cfg.dedup)
     obj = ocfl.new_object(root, object_id)

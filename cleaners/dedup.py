@@ -54,6 +54,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cleaners.model import Change, CleaningError, Document, Explained
+from cleaners.mojibake import STEP as REPAIR_STEP
 
 logger = logging.getLogger(__name__)
 
@@ -496,6 +497,7 @@ class Signature:
     minhash: tuple[int, ...] = ()     # `minhash` of the cleaned text (empty for an empty text)
     published: str | None = None      # ISO 8601 from the metadata: earlier wins a tie
     official: bool = False            # source URL on a government host: wins a tie after that
+    repairs: int = 0                  # edits repair made to this copy: fewer wins a tie after that
 
 
 def keep_hints(metadata: Mapping[str, Any] | None) -> tuple[str | None, bool]:
@@ -512,10 +514,21 @@ def keep_hints(metadata: Mapping[str, Any] | None) -> tuple[str | None, bool]:
             is_official(url if isinstance(url, str) else None))
 
 
+def is_repair(step: str, action: str) -> bool:
+    """Whether a trail entry is an edit of the repair step (mojibake, ruby, entities): what the
+    keep policy counts to prefer the copy that arrived intact. Flags are not edits.
+
+    >>> is_repair("mojibake.repair", "replace"), is_repair("mojibake.repair", "flag")
+    (True, False)
+    """
+    return step == REPAIR_STEP and action != "flag"
+
+
 def signature(input_id: str, doc: Document, cfg: DedupConfig | None = None) -> Signature:
     cfg = cfg if cfg is not None else DedupConfig()
+    repairs = sum(is_repair(c.step, c.action) for c in doc.changes)
     return Signature(input_id, dedup_key(doc.text), len(doc.text), doc.source.path,
-                     tuple(minhash(doc.text, cfg)), *keep_hints(doc.metadata))
+                     tuple(minhash(doc.text, cfg)), *keep_hints(doc.metadata), repairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,8 +544,9 @@ def decide(signatures: Iterable[Signature], known: Mapping[str, str]) -> list[De
     """Group inputs by key; keep one per group; `known` maps key → record id already archived.
 
     Keep policy: `choose_canonical` (the most complete text, then the earliest publish time,
-    then an official source, then the longest, then the lexically first path): deterministic,
-    like datatrove's document_priority, and never dependent on input order.
+    then an official source, then the copy repair touched least, then the longest, then the
+    lexically first path): deterministic, like datatrove's document_priority, and never
+    dependent on input order.
     """
     groups: dict[str, list[Signature]] = {}
     for sig in signatures:
@@ -540,8 +554,8 @@ def decide(signatures: Iterable[Signature], known: Mapping[str, str]) -> list[De
     out: list[Decision] = []
     for key, members in groups.items():
         by_id = {s.input_id: s for s in members}
-        best = choose_canonical([Candidate(s.input_id, s.chars, s.published, s.official, s.path)
-                                 for s in members])
+        best = choose_canonical([Candidate(s.input_id, s.chars, s.published, s.official, s.path,
+                                           s.repairs) for s in members])
         keeper = by_id[best.id]
         rid = known.get(key, record_id(key))
         is_known = key in known
@@ -1000,6 +1014,7 @@ class Candidate:
     published: str | None = None    # ISO 8601 publish time from the metadata
     official: bool = False          # `is_official` of its URL
     path: str = ""                  # last tie-break: the lexically first path, then id
+    repairs: int = 0                # edits repair made to this copy (`is_repair`)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -1022,7 +1037,9 @@ def choose_canonical(candidates: Sequence[Candidate], cfg: DedupConfig | None = 
        counts as complete (a mirror's extra chrome line must not beat the original);
     2. among those, the earliest publish time (unknown times last);
     3. then an official (government) source;
-    4. then the longest text, the lexically first path, the smallest id — so the choice is
+    4. then the copy repair touched least: of two copies of one page, the one that arrived
+       intact (UTF-8) over the one rebuilt from mojibake, whose text may hold a guess;
+    5. then the longest text, the lexically first path, the smallest id — so the choice is
        deterministic and never depends on input order.
 
     >>> choose_canonical([Candidate("mirror", 1000, "2021-07-17T09:00:00"),
@@ -1036,15 +1053,16 @@ def choose_canonical(candidates: Sequence[Candidate], cfg: DedupConfig | None = 
     longest = max(c.chars for c in candidates)
     complete = [c for c in candidates if c.chars >= (1 - cfg.completeness_tolerance) * longest]
 
-    def rank(c: Candidate) -> tuple[bool, datetime, bool, int, str, str]:
+    def rank(c: Candidate) -> tuple[bool, datetime, bool, int, int, str, str]:
         moment = _instant(c.published)
-        return (moment is None, moment or datetime.max, not c.official, -c.chars, c.path, c.id)
+        return (moment is None, moment or datetime.max, not c.official, c.repairs, -c.chars,
+                c.path, c.id)
 
     return min(complete, key=rank)
 
 
 __all__ = [
-    "DedupConfig", "keep_hints", "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
+    "DedupConfig", "keep_hints", "is_repair", "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
     "signature", "Decision", "decide", "shingles", "minhash", "minhashes", "similarity",
     "jaccard", "band_keys", "NearDuplicate", "near_duplicates", "pack_signature",
     "unpack_signature", "SharedPassage", "shared_passages", "passage_fingerprints",

@@ -241,7 +241,6 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
     """
     if not doc.is_html or not doc.text.strip():
         return Explained(text=doc.text)
-    import lxml.html
     from lxml import etree
 
     markup = _XML_DECL.sub("", doc.text)     # lxml refuses a str that declares an encoding

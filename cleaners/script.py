@@ -172,7 +172,8 @@ def opencc_convert(text: str, config: str) -> str:
     """OpenCC `config` over `text`: by its exact fast path where there is one (s2tw, s2hk:
     `VariantsPath`), else by the official converter.
 
-    >>> opencc_convert("林国梁和林国樑在台湾", "s2tw.json") == str(converter("s2tw.json").convert("林国梁和林国樑在台湾"))
+    >>> text = "林国梁和林国樑在台湾"
+    >>> opencc_convert(text, "s2tw.json") == str(converter("s2tw.json").convert(text))
     True
     """
     fast = variants_path(config)
@@ -699,8 +700,9 @@ def _mojibake_at(text: str) -> Callable[[int], int]:
 
 def _widen(chunk: str, offset: int, at: list[int], spaces: dict[str, int]) -> str:
     """`chunk` (whole lines) with the marks of `PAREN` and `MARK` made full width: the one
-    widening rule, which `fix_punctuation_line` filters for URLs and mojibake. The offset of each widened mark (``offset`` + its place in the chunk) is appended
-    to `at`; a mark's dropped spaces are counted in `spaces`, keyed by its offset.
+    widening rule, which `fix_punctuation_line` filters for URLs and mojibake. The offset of
+    each widened mark (``offset`` + its place in the chunk) is appended to `at`; a mark's
+    dropped spaces are counted in `spaces`, keyed by its offset.
 
     `re.split` hands the marks over as list items and `accumulate` finds their offsets, so the
     only Python per mark is a list comprehension (issue #6: a callback per mark cost more than

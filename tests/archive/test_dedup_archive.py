@@ -109,3 +109,21 @@ def test_a_near_duplicate_next_night_is_linked_both_ways_not_merged(seed_paths, 
     assert 0.8 <= similarity < 1.0
     assert old["canonical"] == new["canonical"] in {old["id"], new["id"]}
     assert audit(root) == []
+
+
+def test_the_copy_that_arrived_intact_is_kept_over_one_rebuilt_from_mojibake(seed_paths, tmp_path, capsys):
+    """Two inputs that clean to one text: the record's text and provenance come from the copy
+    repair did not touch, although the garbled copy's path sorts first (the last tie-break)."""
+    text = seed_paths[0].read_text(encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a-mirror.txt").write_bytes(_mojibake(text).encode("utf-8"))
+    (inbox / "b-original.txt").write_bytes(text.encode("utf-8"))
+    root = tmp_path / "archive"
+    assert main(["run", str(inbox), "--archive", str(root), "--quiet"]) == 0
+    (record,) = _export(root, capsys)
+    paths = [Path(s["path"]).name for s in record["sources"]]
+    assert paths == ["b-original.txt", "a-mirror.txt"]
+    assert not [p for p in record["provenance"]
+                if p["step"] == "mojibake.repair" and p["details"].get("action") not in (None, "flag")]
+    assert audit(root) == []

@@ -34,7 +34,7 @@ from cleaners.dedup import (
     similarity,
     within,
 )
-from cleaners.model import CleaningError, Document, Source
+from cleaners.model import Change, CleaningError, Document, Source, TrailEntry
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 CFG = DedupConfig()
@@ -250,6 +250,22 @@ def test_decide_keep_policy_prefers_earliest_then_official():
     # The lead's code builds signatures positionally: the original four fields still suffice.
     legacy = Signature("0", dedup_key(text), len(text), "a.txt")
     assert decide([legacy], {})[0].kept
+
+
+def test_decide_prefers_the_copy_repair_touched_least_before_the_path():
+    """Same text, no publish time, no official source: the copy repair rebuilt loses although
+    its path sorts first; a publish time still outranks it (the policy's order)."""
+    text = "数字政府建设驱动数字经济发展和数字社会建设。" * 3
+    garbled = Signature("garbled", dedup_key(text), len(text), "a.txt", repairs=11)
+    intact = Signature("intact", dedup_key(text), len(text), "b.txt")
+    assert {d.input_id for d in decide([garbled, intact], {}) if d.kept} == {"intact"}
+    dated = dataclasses.replace(garbled, published="2022-06-24")
+    assert {d.input_id for d in decide([dated, intact], {}) if d.kept} == {"garbled"}
+    # What repair flags without editing does not count.
+    repaired = Document(Source("x", "0", 0), text=text, trail=(TrailEntry(
+        "mojibake.repair", "1", True, (Change("mojibake.repair", "decode", "utf-8/gb18030", "line 1", "x"),
+                                       Change("mojibake.repair", "flag", "pua", "line 2", "x"))),))
+    assert dedup.signature("r", repaired).repairs == 1
 
 
 # ---------------------------------------------------------------------------------------------
