@@ -12,7 +12,10 @@ into the record's ``sources[]`` entry):
 4. 7-bit escape encodings that are also valid ASCII: HZ (``~{ ... ~}``) and ISO-2022-JP/KR;
 5. strict UTF-8, the fast path (most inputs; no detector is imported). A file whose last
    character is cut is still UTF-8, with the cut bytes flagged;
-6. C0 control bytes that no text encoding produces: binary;
+6. C0 control bytes that no text encoding produces: binary, unless the bytes read as UTF-16
+   of Chinese text without a single ASCII character (no BOM, so no NUL pattern either: 不 is
+   0D 4E); such a text too short to carry control bytes is read so when no legacy reading
+   is plausible (before step 10);
 7. a UTF-8 file with legacy-encoded lines pasted in (a GBK block in a UTF-8 page) is decoded
    line by line, each segment recorded;
 8. ``<meta charset>`` / ``http-equiv`` / XML declaration, trusted only when the bytes decode
@@ -51,7 +54,7 @@ from cleaners.model import Change, Document, Explained, Rejected
 log = logging.getLogger(__name__)
 
 STEP = "encoding.detect"
-VERSION = "2"
+VERSION = "3"  # 3: UTF-16 without a BOM or any ASCII character is read, not rejected
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class DecodeConfig:
     max_detect_error_ratio: float = 0.01
     # Non-ASCII characters a reading needs before its score means anything (characters).
     min_scored_chars: int = 2
+    # UTF-16 with no BOM and no ASCII (so no NUL pattern) is read by its Chinese score alone,
+    # from this many characters on: shorter random bytes can score as plausible (1 in 20,000).
+    min_bare_utf16_chars: int = 8
     # Share of kana among non-ASCII characters that makes a Japanese reading plausible
     # (Japanese prose is 40-70% kana; Chinese read as EUC-JP/CP932 has next to none).
     min_kana_share: float = 0.15
@@ -583,6 +589,10 @@ def decode(doc: Document, cfg: DecodeConfig) -> Explained | Rejected:
         return _single(raw, text, Choice("utf-8", "utf-8", "strict-utf-8", 1.0, "strict UTF-8"), cfg)
     controls = len(raw) - len(raw.translate(None, CONTROL_BYTES))
     if controls / len(raw) > cfg.max_control_ratio:
+        # Control bytes are what UTF-16 of Chinese without ASCII looks like (不 is 0D 4E).
+        wide = _bare_utf16(raw, cfg)
+        if wide is not None:
+            return _finish(raw, decode_recording(raw, wide.codec), _bare_utf16_choice(wide, [], cfg), cfg)
         return Rejected(STEP, "binary_content",
                         f"{controls} control bytes in {len(raw)}: not text in any encoding",
                         {"control_bytes": controls})
@@ -593,6 +603,40 @@ def decode(doc: Document, cfg: DecodeConfig) -> Explained | Rejected:
     if choice is None:
         return Rejected(STEP, "undecodable", "no text encoding decodes these bytes")
     return _finish(raw, decode_recording(raw, choice.codec), choice, cfg)
+
+
+def _bare_utf16(raw: bytes, cfg: DecodeConfig) -> Reading | None:
+    """UTF-16 with neither a BOM nor a NUL pattern: text without one ASCII character (no
+    newline, digit or space). Read so only when a byte order decodes strictly, without
+    control characters, as plausible Chinese of `min_bare_utf16_chars` or more: random bytes
+    fail all of these (none of 20,000 samples passes).
+
+    >>> _bare_utf16("數字政府建設驅動數字經濟發展".encode("utf-16-be"), DecodeConfig()).codec
+    'utf-16-be'
+    """
+    if len(raw) % 2:
+        return None
+    best: Reading | None = None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if any(chr(b) in text for b in CONTROL_BYTES):
+            continue
+        reading = _read(raw[: cfg.detect_sample_bytes], codec, cfg)
+        if (_plausible_zh(reading, cfg) and reading.scored_chars >= cfg.min_bare_utf16_chars
+                and (best is None or (reading.zh_score or -99.0) > (best.zh_score or -99.0))):
+            best = reading
+    return best
+
+
+def _bare_utf16_choice(reading: Reading, alternatives: list[dict[str, Any]], cfg: DecodeConfig) -> Choice:
+    score = reading.zh_score or -99.0
+    return Choice(reading.codec, reading.codec, "zh-frequency", _confidence(score, None, cfg),
+                  f"UTF-16 without a BOM or any ASCII character: plausible Chinese under "
+                  f"{reading.codec} (score {score:.2f} over {reading.scored_chars} chars)",
+                  [*alternatives, reading.summary()])
 
 
 def _legacy_lookalike(raw: bytes, text: str, cfg: DecodeConfig) -> Explained | Rejected | None:
@@ -752,6 +796,13 @@ def _choose(raw: bytes, cfg: DecodeConfig) -> Choice | None:
                       f"plausible Chinese under {best_zh.codec} "
                       f"(score {best_zh.zh_score:.2f} over {best_zh.scored_chars} chars)",
                       alternatives)
+
+    if not (zh_ok or ja_ok or ko_ok):
+        # No legacy reading is plausible: a short UTF-16 text of Chinese without ASCII has no
+        # control bytes to give it away, and charset-normalizer takes it for CP932.
+        wide = _bare_utf16(raw, cfg)
+        if wide is not None:
+            return _bare_utf16_choice(wide, alternatives, cfg)
 
     from charset_normalizer import from_bytes  # imported here: the UTF-8 fast path never pays
 

@@ -363,7 +363,7 @@ def load_variants_path(config: str, data: Mapping[str, Any], share: Path | None)
                if share is None or not (share / name).is_file()
                or hashlib.sha256((share / name).read_bytes()).hexdigest() != digest]
     if changed:
-        log.warning("OpenCC %s: %s differ from the files %s was made from (OpenCC %s); "
+        log.warning("OpenCC %s: %s missing or not the files %s was made from (OpenCC %s); "
                     "%s runs without its fast path (same output, slower): run "
                     "scripts/make_opencc_variants.py", opencc_version(), ", ".join(changed),
                     VARIANTS_FILE, data["opencc"], config)

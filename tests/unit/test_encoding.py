@@ -191,6 +191,31 @@ def test_random_bytes_are_rejected() -> None:
     assert isinstance(result, Rejected) and result.reason == "binary_content"
 
 
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name[:3])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_or_ascii_is_read_not_rejected(seed: Path, encoding: str) -> None:
+    """No BOM and not one ASCII character (no newline, digit or space), so no NUL pattern: the
+    bytes are full of control bytes (U+4E0D 不 is 0D 4E) and used to be rejected as binary."""
+    # Neither ASCII nor a character with a zero byte (一 is U+4E00): those leave a NUL pattern.
+    text = "".join(ch for ch in seed_text(seed) if ord(ch) & 0xFF and ord(ch) >> 8)
+    raw = text.encode(encoding)
+    assert b"\x00" not in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+    result = decoded(raw)
+    assert result.text == text
+    assert result.decoding["encoding"] == encoding
+    assert "UTF-16 without a BOM" in result.decoding["encoding_evidence"]
+    # A short one has no control bytes to give it away (charset-normalizer says CP932).
+    short = text[:14].encode(encoding)
+    assert decoded(short).text == text[:14]
+
+
+def test_random_bytes_are_not_taken_for_bare_utf16() -> None:
+    rng = random.Random(16)
+    for length in (32, 64, 256, 1024, 4096) * 400:
+        result = run(rng.randbytes(length))
+        assert isinstance(result, Rejected) or "UTF-16 without a BOM" not in str(result.decoding)
+
+
 def test_empty_file_is_rejected() -> None:
     result = run(b"")
     assert isinstance(result, Rejected) and result.reason == "empty_input"
