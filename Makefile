@@ -1,6 +1,6 @@
 # docclean — two commands on a fresh machine with Python 3.11 and make:
 #   make run    install (core) into .venv if needed, clean seeds/ into ./archive-local
-#   make test   install everything (Airflow, dev tools) and run the whole suite
+#   make test   install everything (Airflow, dev tools), lint, and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 UV_VERSION = 0.13.9
@@ -33,6 +33,7 @@ run: $(VENV)/.core
 	$(BIN)/docclean run seeds --archive $(ARCHIVE)
 
 test: $(VENV)/.full
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Pipeline, end to end and per-stage floors (exit 1 below a floor); then near-duplicate
