@@ -43,20 +43,21 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
 from itertools import accumulate, chain, compress, repeat
 from operator import ne
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cleaners.model import Change, CleaningError, Document, Explained
 from cleaners.mojibake import STEP as REPAIR_STEP
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STEP = "dedup.within"
 EXACT_STEP = "dedup.exact"
@@ -189,6 +190,40 @@ def fold(text: str) -> str:
     return _to_simplified(_fold_chars(text))
 
 
+def _cache_by_chars(limit: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """An LRU cache for a function of one text (its first argument) that holds results for at
+    most `limit` characters of text: what the results cost follows the texts' size (an anchor
+    index is ~150 bytes per character), so a count of entries would not bound memory.
+
+    >>> calls = []
+    >>> @_cache_by_chars(5)
+    ... def size(text): calls.append(text); return len(text)
+    >>> [size(t) for t in ("abc", "abc", "de", "fgh", "abc")], calls
+    ([3, 3, 2, 3, 3], ['abc', 'de', 'fgh', 'abc'])
+    """
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        store: OrderedDict[tuple[Any, ...], T] = OrderedDict()
+        held = 0
+
+        @functools.wraps(fn)
+        def cached(*args: Any) -> T:
+            nonlocal held
+            if args in store:
+                store.move_to_end(args)
+                return store[args]
+            value = fn(*args)
+            if len(args[0]) <= limit:
+                store[args] = value
+                held += len(args[0])
+                while held > limit:
+                    old, _ = store.popitem(last=False)
+                    held -= len(old[0])
+            return value
+
+        return cached
+    return wrap
+
+
 @functools.cache
 def _fold_char(char: str) -> str:
     """One character as `fold_with_map` folds it (script apart): "" for spaces and invisible
@@ -199,7 +234,7 @@ def _fold_char(char: str) -> str:
     return "".join(out for out in folded if not out.isspace())
 
 
-@functools.lru_cache(maxsize=256)
+@_cache_by_chars(4_000_000)  # ~40 bytes per character: the map's ints and the folded text
 def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     """`fold(text)` plus, for each folded character, the offset of its source character.
 
@@ -867,13 +902,13 @@ def _common_length(a: str, i: int, b: str, j: int, known: int) -> int:
     return lo
 
 
-@functools.lru_cache(maxsize=64)
+@_cache_by_chars(1_000_000)  # ~100 bytes per character: a list of short strings
 def _grams(folded: str, k: int) -> list[str]:
     """Every k-gram of a folded text, in order (cached like `_anchor_index`)."""
     return [folded[i:i + k] for i in range(len(folded) - k + 1)]
 
 
-@functools.lru_cache(maxsize=64)
+@_cache_by_chars(1_000_000)  # ~150 bytes per character, the gram strings shared with `_grams`
 def _anchor_index(folded: str, k: int, max_repeats: int) -> dict[str, list[int]]:
     """Every k-gram of a folded text → its offsets (cached: one text meets many candidates).
 
@@ -882,8 +917,8 @@ def _anchor_index(folded: str, k: int, max_repeats: int) -> dict[str, list[int]]
     n-grams too, so it is left out.
     """
     index: dict[str, list[int]] = defaultdict(list)
-    for i in range(len(folded) - k + 1):
-        index[folded[i:i + k]].append(i)
+    for i, gram in enumerate(_grams(folded, k)):  # the cached grams: one copy of each string
+        index[gram].append(i)
     return {gram: pos for gram, pos in index.items() if len(pos) <= max_repeats}
 
 
