@@ -43,7 +43,7 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -909,17 +909,29 @@ def _grams(folded: str, k: int) -> list[str]:
 
 
 @_cache_by_chars(1_000_000)  # ~150 bytes per character, the gram strings shared with `_grams`
-def _anchor_index(folded: str, k: int, max_repeats: int) -> dict[str, list[int]]:
+def _anchor_index(folded: str, k: int, max_repeats: int) -> dict[str, tuple[int, ...]]:
     """Every k-gram of a folded text → its offsets (cached: one text meets many candidates).
 
     An anchor repeated more than `max_repeats` times is padding or boilerplate ("一一一…",
     table rows): extending from every copy costs len(a) × len(b), and winnowing ignores such
     n-grams too, so it is left out.
     """
-    index: dict[str, list[int]] = defaultdict(list)
-    for i, gram in enumerate(_grams(folded, k)):  # the cached grams: one copy of each string
-        index[gram].append(i)
-    return {gram: pos for gram, pos in index.items() if len(pos) <= max_repeats}
+    grams = _grams(folded, k)  # the cached grams: one copy of each string
+    # Built in C: every gram → (its offset,), right for the grams that occur once; the Python
+    # loop below visits only the offsets of repeated grams.
+    index: dict[str, tuple[int, ...]] = dict(zip(grams, zip(range(len(grams))), strict=True))
+    counts = Counter(grams)
+    repeated = set(compress(counts.keys(), map((1).__lt__, counts.values())))
+    if repeated:
+        spots: dict[str, list[int]] = defaultdict(list)
+        for i in compress(range(len(grams)), map(repeated.__contains__, grams)):
+            spots[grams[i]].append(i)
+        for gram, where in spots.items():
+            if len(where) > max_repeats:
+                del index[gram]
+            else:
+                index[gram] = tuple(where)
+    return index
 
 
 def passage_fingerprints(text: str, cfg: DedupConfig) -> set[int]:
