@@ -287,6 +287,7 @@ def _convert_script(text: str, target: str, sample_chars: int,
 
 VARIANTS_FILE = "script_opencc_variants.json"
 VARIANT_TARGETS = ("tw", "hk")
+NEVER = re.compile("(?!)")  # matches nothing: an empty table or exception list
 
 
 def opencc_share_dir() -> Path | None:
@@ -335,7 +336,11 @@ def _exceptions_pattern(exceptions: Mapping[str, int]) -> re.Pattern[str]:
     >>> p = _exceptions_pattern({"林國樑": 2, "天文臺道": 3, "天文臺圍": 2})
     >>> [m.group() for m in p.finditer("林國樑 天文臺道 天文臺圍 國樑 臺圍")]
     ['樑', '道', '臺']
+    >>> _exceptions_pattern({}).search("林國樑") is None  # none listed: nothing to find
+    True
     """
+    if not exceptions:
+        return NEVER
     by_anchor: dict[str, list[str]] = {}
     for phrase, at in exceptions.items():
         behind, after = phrase[:at + 1], phrase[at + 1:]
@@ -372,7 +377,7 @@ def load_variants_path(config: str, data: Mapping[str, Any], share: Path | None)
     return VariantsPath(
         stage_one=entry["stage_one"],
         table=table,
-        characters=re.compile(f"([{''.join(map(re.escape, sorted(table)))}])"),
+        characters=re.compile(f"([{''.join(map(re.escape, sorted(table)))}])") if table else NEVER,
         exceptions=_exceptions_pattern(entry["exceptions"]),
     )
 
