@@ -33,6 +33,7 @@ archived, so every character stays recoverable. Dates without a zone get
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STEP = "html.extract"
-VERSION = "2"
+VERSION = "3"  # 3: control words from a data file, matched longest first (点赞数 whole)
 
 
 @dataclass(frozen=True)
@@ -113,15 +114,6 @@ _STAMP = re.compile(
     r"|\d+\s*(?:秒|分钟|分鐘|小时|小時|天|周|週|星期|个月|個月|月|年)前|刚刚|剛剛")
 # Sentence-ending punctuation: a byline has none, a dated sentence ("2024年5月9日，…揭牌。") has.
 _SENTENCE_END = re.compile(r"[。！？；!?]")
-# Words of interaction controls and counters on post and article pages (buttons "点赞 收藏
-# 举报", counters "浏览 (640)", "8条评论", "看过(11783)", "1 点赞 · 0 评论"); a block made only of
-# these, digits and punctuation is interface, not text (forum pages of magic_html, 360kuai's
-# "举报", baike's "播报 编辑").
-_CONTROL_WORDS = re.compile(
-    r"点赞|點讚|点赞数|首赞|首讚|赞|讚|踩|顶|頂|评论|評論|回复|回覆|回帖|收藏|分享|转发|轉發|举报|舉報|"
-    r"浏览|瀏覽|阅读|閱讀|关注|關注|取消关注|私信|管理|编辑|編輯|删除|刪除|播报|播報|引用|有用|没用|"
-    r"看过|看過|手机查看|手機查看|倒序看帖|仅看楼主|只看楼主|只看該作者|只看该作者|楼主|樓主|"
-    r"沙发|沙發|板凳|精华|精華|置顶|置頂|更多|展开|展開|收起|条|條|个|個|次|楼|樓|人|w|k|万|萬")
 # What may stand between counters and controls: digits, punctuation, brackets, separators.
 _COUNTER_FILLER = re.compile(r"[\d\s\W_]+")
 # Inline formatting tags, opening or closing: removed only to re-parse a page nested past
@@ -158,6 +150,17 @@ _META_KEYS: tuple[tuple[str, str], ...] = (
     ("source", "publisher"), ("mediaid", "publisher"),
     ("articletitle", "title"), ("og:title", "title"),
 )
+
+
+@functools.cache
+def _control_words() -> re.Pattern[str]:
+    """Words of interaction controls and counters (buttons "点赞 收藏 举报", counters
+    "浏览 (640)"), from ``data/html_control_words.txt`` (where each group says where it was
+    seen), as one alternation, longest term first."""
+    from cleaners.boilerplate import load_lexicon
+
+    terms = sorted(set(load_lexicon("html_control_words.txt")), key=lambda t: (-len(t), t))
+    return re.compile("|".join(map(re.escape, terms)))
 
 
 @dataclass
@@ -379,11 +382,11 @@ def _furniture(b: _Block, cfg: ExtractConfig) -> str | None:
     >>> cfg = ExtractConfig()
     >>> [_furniture(_Block([t], None, chars=len(t)), cfg) for t in
     ...  ("浏览 (640)", "8条评论", "客栈小K | 扫地 | 6天前", "2024-05-18 16:56发布于北京",
-    ...   "2024年5月9日，高新区正式揭牌启动。", "哈哈")]
-    ['controls', 'controls', 'byline', 'byline', None, None]
+    ...   "2024年5月9日，高新区正式揭牌启动。", "哈哈", "点赞数 12 · 取消关注")]
+    ['controls', 'controls', 'byline', 'byline', None, None, 'controls']
     """
     text = b.text
-    if not _COUNTER_FILLER.sub("", _CONTROL_WORDS.sub("", text)):
+    if not _COUNTER_FILLER.sub("", _control_words().sub("", text)):
         if not (text.strip().isdigit() and getattr(b.owner, "tag", "") in _TABLE_CELLS):
             return "controls"
     if b.chars <= cfg.byline_max_chars and getattr(b.owner, "tag", "") not in _DATA_CELLS:
