@@ -234,7 +234,7 @@ def _fold_char(char: str) -> str:
     return "".join(out for out in folded if not out.isspace())
 
 
-@_cache_by_chars(4_000_000)  # ~40 bytes per character: the map's ints and the folded text
+@_cache_by_chars(1_000_000)  # ~40 bytes per character: the map's ints and the folded text
 def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     """`fold(text)` plus, for each folded character, the offset of its source character.
 
