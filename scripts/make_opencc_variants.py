@@ -38,6 +38,7 @@ import opencc
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from cleaners.encoding import _hanzi_table  # noqa: E402
 from cleaners.script import VARIANT_TARGETS, opencc_config, opencc_share_dir  # noqa: E402
 
 OUT = REPO / "cleaners" / "data" / "script_opencc_variants.json"
@@ -64,15 +65,6 @@ def keys(path: Path) -> list[str]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def hanzi_freq() -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in (REPO / "cleaners" / "data" / "encoding_hanzi_freq.tsv").read_text("utf-8").splitlines():
-        if line and not line.startswith("#"):
-            char, freq = line.split("\t")
-            out[char] = float(freq)
-    return out
 
 
 def second_stage(share: Path, chain: dict, tmp: Path) -> opencc.OpenCC:
@@ -127,7 +119,7 @@ def main(argv: list[str]) -> int:
     share = opencc_share_dir()
     if share is None:
         sys.exit("the installed opencc package has no clib/share/opencc folder")
-    freq = hanzi_freq()
+    freq = dict(_hanzi_table())  # the decode step's table, as a plain dict: unknown → -99
     with tempfile.TemporaryDirectory() as tmp:
         targets = {t: target_entry(t, share, freq, Path(tmp)) for t in VARIANT_TARGETS}
     doc = {

@@ -21,6 +21,7 @@ import pytest
 
 from cleaners import pipeline, runner, script
 from cleaners.config import load_config
+from cleaners.encoding import _hanzi_table
 from cleaners.model import Change, CleaningError, Document, Source
 from cleaners.script import ConvertConfig, convert, fix_punctuation_line, to_script
 
@@ -104,10 +105,8 @@ def variants_data() -> dict[str, Any]:
 
 
 def common_hanzi(n: int) -> list[str]:
-    path = Path(script.__file__).parent / "data" / "encoding_hanzi_freq.tsv"
-    rows = [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines()
-            if line and not line.startswith("#")]
-    return rows[:n]
+    """The `n` most frequent characters of the decode step's table (its file order)."""
+    return list(_hanzi_table())[:n]
 
 
 def test_fast_path_runs_with_the_pinned_opencc() -> None:
