@@ -11,7 +11,7 @@ BENCH_ARGS ?= --mb 5 --corpus $(CORPUS)
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
-.PHONY: run test bench install install-dev clean
+.PHONY: run test bench install install-dev clean airflow-up airflow-down
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ test: $(VENV)/.full
 bench: $(VENV)/.core
 	$(BIN)/python scripts/bench_dedup.py $(CORPUS)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# Airflow on 127.0.0.1 (scheduler, dag-processor, API server) from .airflow/; README "Airflow".
+airflow-up: $(VENV)/.full
+	$(BIN)/python scripts/airflow_local.py up
+
+airflow-down:
+	$(BIN)/python scripts/airflow_local.py down
 
 clean:
 	rm -rf $(ARCHIVE) bench-out .pytest_cache

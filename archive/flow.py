@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from archive import batch, ocfl
 from archive.reader import Missing, discover
-from archive.writer import RunSummary, commit_run
+from archive.writer import Progress, RunSummary, commit_run
 from cleaners import runner
 from cleaners.config import PipelineConfig, load_config
 
@@ -34,24 +34,35 @@ def staging_dir(root: Path, name: str) -> Path:
     return path
 
 
-def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: PipelineConfig,
-              jobs: int = 1, progress: bool = False, created: str | None = None) -> RunSummary:
-    """`docclean run`: clean every input under `paths` and archive the run in `root`."""
-    root = Path(root)
-    ocfl.init_root(root)
-    inputs = list(discover(paths))
-    stage = staging_dir(root, f"cli-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
-    bar = None
-    if progress:
-        from tqdm import tqdm
+class NoInputError(ValueError):
+    """Not one of the paths given names a file: nothing to clean, and nothing is written."""
 
-        bar = tqdm(total=len(inputs), unit="doc", desc="cleaning", leave=False)
+
+def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: PipelineConfig,
+              jobs: int = 1, progress: Progress | None = None, created: str | None = None) -> RunSummary:
+    """`docclean run`: clean every input under `paths` and archive the run in `root`.
+
+    `progress(phase, done, total)` follows every phase: "clean" (per input), then the writer's
+    "link" and "write". Raises NoInputError, before anything is written, when no path names a file.
+    """
+    root = Path(root)
+    inputs = list(discover(paths))
+    if not any(isinstance(item, Path) for item in inputs):
+        reasons = "; ".join(item.message for item in inputs if isinstance(item, Missing))
+        raise NoInputError(f"no input to clean: {reasons or 'the folders given hold no files'}")
+    ocfl.init_root(root)
+    stage = staging_dir(root, f"cli-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    done = 0
+
+    def cleaned(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("clean", done, len(inputs))
+
     try:
-        results, stats = batch.clean_inputs(inputs, cfg, stage / "raw", jobs=jobs,
-                                            progress=bar.update if bar else None)
-        if bar:
-            bar.close()
-        return commit_run(root, results, stats, cfg, stage / "raw", created=created)
+        results, stats = batch.clean_inputs(inputs, cfg, stage / "raw", jobs=jobs, progress=cleaned)
+        return commit_run(root, results, stats, cfg, stage / "raw", created=created, progress=progress)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -130,6 +141,28 @@ def commit_batches(result_files: Sequence[str], root: Path, config: dict[str, ob
     for stage in stage_dirs:
         shutil.rmtree(stage, ignore_errors=True)
     return summary
+
+
+def since_for(run_type: str, prev_success_start: datetime | None) -> str | None:
+    """The `since` of a nightly run: which inbox files it takes, by the kind of run.
+
+    A scheduled run takes what was modified after the last successful run started; the first
+    scheduled run (no success yet), a manual trigger and a backfill take everything (what is
+    already archived is recognised by digest and written nothing).
+
+    >>> since_for("scheduled", datetime(2026, 12, 1, 18, tzinfo=UTC))
+    '2026-12-01T18:00:00+00:00'
+    >>> since_for("scheduled", None) is None, since_for("manual", datetime(2026, 12, 1, tzinfo=UTC)) is None
+    (True, True)
+    >>> since_for("DagRunType.SCHEDULED", datetime(2026, 12, 1, tzinfo=UTC))
+    '2026-12-01T00:00:00+00:00'
+    >>> since_for("backfill", datetime(2026, 12, 1, tzinfo=UTC)) is None
+    True
+    """
+    kind = run_type.rsplit(".", 1)[-1].lower()
+    if kind != "scheduled" or prev_success_start is None:
+        return None
+    return prev_success_start.isoformat()
 
 
 def created_for(moment: datetime | None) -> str | None:
