@@ -135,7 +135,7 @@ def clean_inputs(paths: Sequence[Path | Missing], cfg: PipelineConfig, raw_dir: 
                 progress(1)
         return results, stats
     chunks = [list(paths[i:i + POOL_CHUNK]) for i in range(0, len(paths), POOL_CHUNK)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:   # never idle workers
         for chunk_results, chunk_stats in pool.map(_clean_chunk, [(c, cfg, raw_dir) for c in chunks]):
             results.extend(chunk_results)
             stats.merge(runner.Stats.from_json(chunk_stats))

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -33,6 +34,10 @@ from cleaners.config import PipelineConfig
 from cleaners.script import opencc_config
 
 log = logging.getLogger(__name__)
+
+# progress(phase, done, total): the writer's phases are "link" (near duplicates and shared
+# passages across the run and the archive) and "write" (one record at a time).
+Progress = Callable[[str, int, int], None]
 
 LIBRARIES = ("charset-normalizer", "chardet", "ftfy", "opencc", "beautifulsoup4", "lxml",
              "pypinyin", "rensa", "jsonschema")
@@ -75,7 +80,8 @@ def utc_now() -> str:
 
 
 def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg: PipelineConfig,
-               raw_dir: Path, created: str | None = None, label: str = "docclean run") -> RunSummary:
+               raw_dir: Path, created: str | None = None, label: str = "docclean run",
+               progress: Progress | None = None) -> RunSummary:
     """Deduplicate `results` against each other and the archive; publish one object."""
     root = Path(root)
     ocfl.init_root(root)
@@ -90,10 +96,14 @@ def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg:
         index = Index(root, cfg.dedup)
         try:
             summary = _write(root, object_id, index, results, stats, cfg, raw_dir,
-                             created or utc_now(), label)
+                             created or utc_now(), label, progress or _no_progress)
         finally:
             index.close()
     return summary
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
 
 
 def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
@@ -113,7 +123,7 @@ def _existing(root: Path, object_id: str) -> RunSummary:
 
 def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
            stats: runner.Stats, cfg: PipelineConfig, raw_dir: Path, created: str,
-           label: str) -> RunSummary:
+           label: str, progress: Progress) -> RunSummary:
     ok = {str(i): r for i, r in enumerate(results) if r.status == "ok"}
     sigs = [_signature(i, r) for i, r in ok.items()]
     keys = {s.input_id: s.key for s in sigs}
@@ -127,6 +137,7 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
     kept = {d.record_id: i for i, d in sorted(decisions.items(), key=lambda kv: int(kv[0])) if d.kept}
     features = {rid: Features.of(ok[i].text, cfg.dedup) for rid, i in kept.items()}
     by_input = {s.input_id: s for s in sigs}
+    progress("link", 0, len(kept))
     links = linking.link(
         {rid: (ok[i].text, dedup.Candidate(rid, by_input[i].chars, by_input[i].published,
                                            by_input[i].official, by_input[i].path,
@@ -135,7 +146,8 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
         index, cfg.dedup)
     obj = ocfl.new_object(root, object_id)
     new_records: list[dict[str, Any]] = []
-    for rid, input_id in kept.items():
+    progress("link", len(kept), len(kept))
+    for done, (rid, input_id) in enumerate(kept.items(), 1):
         rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
                            near=links.near.get(rid), shared=links.shared.get(rid),
                            canonical=links.canonical.get(rid, rid))
@@ -144,6 +156,7 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
             raise ValueError(f"record {rid} breaks the schema: {errors}")
         obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
         new_records.append(rec)
+        progress("write", done, len(kept))
 
     dispositions: list[dict[str, Any]] = []
     stored_raw: list[str] = []
