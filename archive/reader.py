@@ -67,6 +67,21 @@ def _walk(path: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
+def path_text(path: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """A path as storable text, and its exact bytes in hex when they are not valid UTF-8.
+
+    A name like `bad\\xff\\xfe.txt` arrives from the OS as a str with lone surrogates
+    (Python's `surrogateescape`), which no UTF-8 record or JSON Lines file can hold. The text
+    form shows each undecodable byte as `\\xNN`; the hex of the raw bytes keeps the name
+    losslessly (`bytes.fromhex(h)` is the name the OS gave).
+    """
+    raw = os.fsencode(path)
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace"), raw.hex()
+
+
 def looks_like_html(path: Path, raw: bytes) -> bool:
     if path.suffix.lower() in HTML_SUFFIXES:
         return True
@@ -85,5 +100,5 @@ def read(path: Path) -> Document | Rejected:
         return Rejected(STEP, "unreadable", f"{path}: permission denied ({exc.strerror})")
     except OSError as exc:
         return Rejected(STEP, "unreadable", f"{path}: {exc.strerror or exc}")
-    source = Source.from_bytes(str(path), raw, mtime)
+    source = Source.from_bytes(path_text(path)[0], raw, mtime)
     return Document(source=source, raw=raw, is_html=looks_like_html(path, raw))
