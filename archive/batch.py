@@ -114,10 +114,10 @@ def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
     if isinstance(path, Missing):
         return CleanResult(path=path.path, sha256=None, bytes=None, status="rejected", step="read",
                            reason=path.reason, message=path.message)
-    doc = read(path)
+    doc = read(path, cfg.decode.max_bytes)
     if isinstance(doc, Rejected):
-        return CleanResult(path=str(path), sha256=None, bytes=None, status="rejected",
-                           step=doc.step, reason=doc.reason, message=doc.message)
+        return CleanResult(path=str(path), sha256=None, bytes=doc.detail.get("bytes"),
+                           status="rejected", step=doc.step, reason=doc.reason, message=doc.message)
     if raw_dir is not None:
         stage_raw(raw_dir, doc.source.sha256, doc.raw)
     try:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from archive import batch, ocfl
+from archive import batch, ocfl, reader
 from archive.reader import Missing, discover
 from archive.writer import RunSummary, commit_run
 from cleaners import runner
@@ -59,14 +59,22 @@ def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: Pipeline
 # --- the same run, as Airflow tasks ---------------------------------------------------------
 
 def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
-                     run_name: str, since: str | None = None, create_inbox: bool = False) -> list[str]:
+                     run_name: str, since: str | None = None, create_inbox: bool = False,
+                     input_roots: Sequence[str] | None = None) -> list[str]:
     """Write the run's input lists as batch files; return their paths (what goes into XCom).
 
     `since` (ISO 8601) keeps only files modified after it: the nightly run picks up what
     arrived since the last successful run; a one-off run passes None and takes everything.
+    `input_roots` (default: the DOCCLEAN_INPUT_ROOTS environment variable) are the folders an
+    inbox may be in; an inbox outside them is refused. What cannot be an input (a FIFO, a
+    symlink out of the inbox...) goes into the batches too, to be recorded as rejected.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    roots = reader.input_roots(input_roots)
+    if roots is not None and not reader.inside(inbox, roots):
+        raise ValueError(f"inbox {inbox} is outside the allowed input roots "
+                         f"({', '.join(map(str, roots))}; set by {reader.INPUT_ROOTS_ENV})")
     inbox = Path(inbox)
     if create_inbox:          # the DAG's default inbox: unpausing must work on a new machine
         inbox.mkdir(parents=True, exist_ok=True)
@@ -74,16 +82,17 @@ def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
         raise FileNotFoundError(f"inbox {inbox} is not a folder")
     ocfl.init_root(Path(root))
     cutoff = datetime.fromisoformat(since).timestamp() if since else None
-    files = []
-    for item in discover([inbox]):
+    files: list[Any] = []
+    for item in discover([inbox], roots):
         if isinstance(item, Missing):
+            files.append(_encode_input(item))
             continue
         try:
             if cutoff is not None and item.stat().st_mtime <= cutoff:
                 continue
         except OSError:
             pass  # unreadable: let the reader record why
-        files.append(str(item))
+        files.append(_encode_input(item))
     if not files:
         log.info("no new inputs in %s", inbox)
         return []
@@ -97,6 +106,23 @@ def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
     return out
 
 
+def _encode_input(item: Path | Missing) -> Any:
+    """An input as JSON for a batch file: a path string; a name that is not UTF-8 by its bytes;
+    what cannot be an input with its reason."""
+    if isinstance(item, Missing):
+        return {"missing": {"path": reader.path_text(item.path)[0], "reason": item.reason, "message": item.message}}
+    text, name_bytes = reader.path_text(item)
+    return text if name_bytes is None else {"path_bytes": name_bytes}
+
+
+def _decode_input(entry: Any) -> Path | Missing:
+    if isinstance(entry, str):
+        return Path(entry)
+    if "missing" in entry:
+        return Missing(**entry["missing"])
+    return Path(os.fsdecode(bytes.fromhex(entry["path_bytes"])))
+
+
 def clean_batch(batch_file: str, config: dict[str, object] | None = None) -> str:
     """Clean one batch; write its results next to it; return the results' path.
 
@@ -104,7 +130,7 @@ def clean_batch(batch_file: str, config: dict[str, object] | None = None) -> str
     """
     cfg = _config(config)
     path = Path(batch_file)
-    inputs = [Path(p) for p in json.loads(path.read_text())]
+    inputs = [_decode_input(p) for p in json.loads(path.read_text())]
     results, stats = batch.clean_inputs(inputs, cfg, path.parent / "raw")
     out = path.with_name(path.name.replace(".inputs.json", ".results.jsonl"))
     return str(batch.write_results(out, results, stats))
