@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                      help="worker processes for cleaning (default: one per core)")
     run.add_argument("--quiet", action="store_true", help="no per-document lines, no progress bar")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="queue up to SECONDS behind another writer of the archive (default: fail "
+                          "at once; the cleaned results are kept for the next run either way)")
 
     clean = sub.add_parser("clean", help="print one document's cleaned text",
                            description="Run the pipeline on one document and print its text.")
@@ -101,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     show = not args.quiet
     summary = run_paths(args.paths, args.archive, _config(args), jobs=args.jobs,
-                        progress=show and sys.stderr.isatty())
+                        progress=show and sys.stderr.isatty(), wait=args.wait)
     out = sys.stdout
     if show:
         for d in summary.dispositions:

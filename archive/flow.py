@@ -20,12 +20,15 @@ from typing import Any, cast
 
 from archive import batch, ocfl, reader
 from archive.reader import Missing, discover
-from archive.writer import RunSummary, commit_run
+from archive.writer import RunSummary, code_version, commit_run
 from cleaners import runner
 from cleaners.config import PipelineConfig, load_config
 
 log = logging.getLogger(__name__)
 
+CLI_PREFIX = ocfl.CLI_STAGING_PREFIX
+OWNER = ocfl.STAGING_OWNER
+RESULTS = "results.jsonl"      # the cleaned results of parked staging
 
 
 def staging_dir(root: Path, name: str) -> Path:
@@ -35,25 +38,103 @@ def staging_dir(root: Path, name: str) -> Path:
 
 
 def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: PipelineConfig,
-              jobs: int = 1, progress: bool = False, created: str | None = None) -> RunSummary:
-    """`docclean run`: clean every input under `paths` and archive the run in `root`."""
+              jobs: int = 1, progress: bool = False, created: str | None = None,
+              wait: float = 0.0) -> RunSummary:
+    """`docclean run`: clean every input under `paths` and archive the run in `root`.
+
+    `wait`: seconds to queue behind another writer. If the lock is still held then, the cleaned
+    results are parked in staging (`parked-<key>`, the key naming the inputs, config and code)
+    and the same command run again archives them without cleaning again.
+    """
     root = Path(root)
     ocfl.init_root(root)
+    sweep_staging(root)
     inputs = list(discover(paths))
-    stage = staging_dir(root, f"cli-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    stage = staging_dir(root, f"{CLI_PREFIX}{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    (stage / OWNER).write_text(json.dumps(ocfl.holder_record()))
+    parked = stage.parent / f"parked-{_inputs_key(inputs, cfg)}"
+    try:
+        resumed = _resume(parked, stage)
+        if resumed is not None:
+            results, stats = resumed
+        else:
+            results, stats = _clean_with_bar(inputs, cfg, stage / "raw", jobs, progress)
+        try:
+            return commit_run(root, results, stats, cfg, stage / "raw", created=created, wait=wait)
+        except ocfl.LockHeld as exc:
+            batch.write_results(stage / RESULTS, results, stats)
+            try:
+                os.rename(stage, parked)
+            except OSError:
+                pass                                 # parked already (a twin run): ours goes
+            raise ocfl.LockHeld(f"{exc}. The cleaned results are kept in {parked}: run the same "
+                                "command again to archive them without cleaning again") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _clean_with_bar(inputs: list[Path | Missing], cfg: PipelineConfig, raw_dir: Path, jobs: int,
+                    progress: bool) -> tuple[list[batch.CleanResult], runner.Stats]:
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(inputs), unit="doc", desc="cleaning", leave=False)
     try:
-        results, stats = batch.clean_inputs(inputs, cfg, stage / "raw", jobs=jobs,
-                                            progress=bar.update if bar else None)
+        return batch.clean_inputs(inputs, cfg, raw_dir, jobs=jobs, progress=bar.update if bar else None)
+    finally:
         if bar:
             bar.close()
-        return commit_run(root, results, stats, cfg, stage / "raw", created=created)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _inputs_key(inputs: list[Path | Missing], cfg: PipelineConfig) -> str:
+    """What parked results are valid for: these inputs (name, size, mtime), config and code."""
+    h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
+    for item in inputs:
+        if isinstance(item, Missing):
+            h.update(f"missing {os.fsencode(item.path).hex()} {item.reason}\n".encode())
+            continue
+        try:
+            st = item.stat()
+            h.update(f"{os.fsencode(item).hex()} {st.st_size} {st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{os.fsencode(item).hex()} unreadable\n".encode())
+    return h.hexdigest()[:24]
+
+
+def _resume(parked: Path, stage: Path) -> tuple[list[batch.CleanResult], runner.Stats] | None:
+    """Results an earlier run of the same command cleaned and parked, claimed by a rename."""
+    owner = json.dumps(ocfl.holder_record())
+    try:
+        (parked / OWNER).write_text(owner)
+        shutil.rmtree(stage)
+        os.rename(parked, stage)
+    except OSError:
+        stage.mkdir(parents=True, exist_ok=True)
+        (stage / OWNER).write_text(owner)
+        return None
+    (stage / OWNER).write_text(owner)         # a twin claimant may have written its own
+    try:
+        return batch.read_results(stage / RESULTS)
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("parked results in %s are unreadable (%s): cleaning again", parked, exc)
+        shutil.rmtree(stage / "raw", ignore_errors=True)
+        return None
+
+
+def sweep_staging(root: Path) -> list[str]:
+    """Remove the staging folders of `docclean run`s that were killed; return their names.
+
+    Only folders whose owner (pid, host, start time in `owner.json`) is provably dead go;
+    parked results stay until a run claims them.
+    """
+    removed = []
+    for path in ocfl.stale_staging(root):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    if removed:
+        log.warning("removed staging left by killed runs: %s", ", ".join(removed))
+    return removed
 
 
 # --- the same run, as Airflow tasks ---------------------------------------------------------

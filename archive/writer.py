@@ -100,14 +100,18 @@ def utc_now() -> str:
 
 
 def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg: PipelineConfig,
-               raw_dir: Path, created: str | None = None, label: str = "docclean run") -> RunSummary:
-    """Deduplicate `results` against each other and the archive; publish one object."""
+               raw_dir: Path, created: str | None = None, label: str = "docclean run",
+               wait: float = 0.0) -> RunSummary:
+    """Deduplicate `results` against each other and the archive; publish one object.
+
+    `wait`: seconds to queue behind another writer before giving up (`ocfl.LockHeld`).
+    """
     root = Path(root)
     ocfl.init_root(root)
     if not results:
         return RunSummary(root, None, False, stats=stats.to_json())
     object_id = run_object_id(results, cfg)
-    with ocfl.writer_lock(root):
+    with ocfl.writer_lock(root, wait):
         ocfl.recover(root)
         for _attempt in range(RETRY_LIMIT):
             if not (root / object_id).exists() or not _retryable(root, object_id):
