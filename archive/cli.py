@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
                      help="worker processes for cleaning, at least 1 (default: one per core; "
                           f"at most {MAX_JOBS_PER_CORE} per core are started)")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="queue up to SECONDS behind another writer of the archive (default: fail "
+                          "at once; the cleaned results are kept for the next run either way)")
 
     clean = command("clean", help="print one document's cleaned text",
                            description="Run the pipeline on one document and print its text.")
@@ -146,7 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     jobs = min(args.jobs, MAX_JOBS_PER_CORE * (os.cpu_count() or 1))
     bar = PhaseBar() if show and sys.stderr.isatty() else None
     try:
-        summary = run_paths(args.paths, args.archive, _config(args), jobs=jobs, progress=bar)
+        summary = run_paths(args.paths, args.archive, _config(args), jobs=jobs, progress=bar,
+                            wait=args.wait)
     except NoInputError as exc:
         print(f"docclean run: {exc}; nothing written", file=sys.stderr)
         return EXIT_FAILED

@@ -18,14 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from archive import batch, ocfl
+from archive import batch, ocfl, reader
 from archive.reader import Missing, discover
-from archive.writer import Progress, RunSummary, commit_run
+from archive.writer import Progress, RunSummary, code_version, commit_run
 from cleaners import runner
 from cleaners.config import PipelineConfig, load_config
 
 log = logging.getLogger(__name__)
 
+CLI_PREFIX = ocfl.CLI_STAGING_PREFIX
+OWNER = ocfl.STAGING_OWNER
+RESULTS = "results.jsonl"      # the cleaned results of parked staging
 
 
 def staging_dir(root: Path, name: str) -> Path:
@@ -39,11 +42,16 @@ class NoInputError(ValueError):
 
 
 def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: PipelineConfig,
-              jobs: int = 1, progress: Progress | None = None, created: str | None = None) -> RunSummary:
+              jobs: int = 1, progress: Progress | None = None, created: str | None = None,
+              wait: float = 0.0) -> RunSummary:
     """`docclean run`: clean every input under `paths` and archive the run in `root`.
 
     `progress(phase, done, total)` follows every phase: "clean" (per input), then the writer's
     "link" and "write". Raises NoInputError, before anything is written, when no path names a file.
+
+    `wait`: seconds to queue behind another writer. If the lock is still held then, the cleaned
+    results are parked in staging (`parked-<key>`, the key naming the inputs, config and code)
+    and the same command run again archives them without cleaning again.
     """
     root = Path(root)
     inputs = list(discover(paths))
@@ -51,7 +59,33 @@ def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: Pipeline
         reasons = "; ".join(item.message for item in inputs if isinstance(item, Missing))
         raise NoInputError(f"no input to clean: {reasons or 'the folders given hold no files'}")
     ocfl.init_root(root)
-    stage = staging_dir(root, f"cli-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    sweep_staging(root)
+    stage = staging_dir(root, f"{CLI_PREFIX}{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
+    (stage / OWNER).write_text(json.dumps(ocfl.holder_record()))
+    parked = stage.parent / f"parked-{_inputs_key(inputs, cfg)}"
+    try:
+        resumed = _resume(parked, stage)
+        if resumed is not None:
+            results, stats = resumed
+        else:
+            results, stats = _clean(inputs, cfg, stage / "raw", jobs, progress)
+        try:
+            return commit_run(root, results, stats, cfg, stage / "raw", created=created, wait=wait,
+                              progress=progress)
+        except ocfl.LockHeld as exc:
+            batch.write_results(stage / RESULTS, results, stats)
+            try:
+                os.rename(stage, parked)
+            except OSError:
+                pass                                 # parked already (a twin run): ours goes
+            raise ocfl.LockHeld(f"{exc}. The cleaned results are kept in {parked}: run the same "
+                                "command again to archive them without cleaning again") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _clean(inputs: list[Path | Missing], cfg: PipelineConfig, raw_dir: Path, jobs: int,
+           progress: Progress | None) -> tuple[list[batch.CleanResult], runner.Stats]:
     done = 0
 
     def cleaned(n: int) -> None:
@@ -60,24 +94,78 @@ def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: Pipeline
         if progress:
             progress("clean", done, len(inputs))
 
+    return batch.clean_inputs(inputs, cfg, raw_dir, jobs=jobs, progress=cleaned)
+
+
+def _inputs_key(inputs: list[Path | Missing], cfg: PipelineConfig) -> str:
+    """What parked results are valid for: these inputs (name, size, mtime), config and code."""
+    h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
+    for item in inputs:
+        if isinstance(item, Missing):
+            h.update(f"missing {os.fsencode(item.path).hex()} {item.reason}\n".encode())
+            continue
+        try:
+            st = item.stat()
+            h.update(f"{os.fsencode(item).hex()} {st.st_size} {st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{os.fsencode(item).hex()} unreadable\n".encode())
+    return h.hexdigest()[:24]
+
+
+def _resume(parked: Path, stage: Path) -> tuple[list[batch.CleanResult], runner.Stats] | None:
+    """Results an earlier run of the same command cleaned and parked, claimed by a rename."""
+    owner = json.dumps(ocfl.holder_record())
     try:
-        results, stats = batch.clean_inputs(inputs, cfg, stage / "raw", jobs=jobs, progress=cleaned)
-        return commit_run(root, results, stats, cfg, stage / "raw", created=created, progress=progress)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        (parked / OWNER).write_text(owner)
+        shutil.rmtree(stage)
+        os.rename(parked, stage)
+    except OSError:
+        stage.mkdir(parents=True, exist_ok=True)
+        (stage / OWNER).write_text(owner)
+        return None
+    (stage / OWNER).write_text(owner)         # a twin claimant may have written its own
+    try:
+        return batch.read_results(stage / RESULTS)
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("parked results in %s are unreadable (%s): cleaning again", parked, exc)
+        shutil.rmtree(stage / "raw", ignore_errors=True)
+        return None
+
+
+def sweep_staging(root: Path) -> list[str]:
+    """Remove the staging folders of `docclean run`s that were killed; return their names.
+
+    Only folders whose owner (pid, host, start time in `owner.json`) is provably dead go;
+    parked results stay until a run claims them.
+    """
+    removed = []
+    for path in ocfl.stale_staging(root):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    if removed:
+        log.warning("removed staging left by killed runs: %s", ", ".join(removed))
+    return removed
 
 
 # --- the same run, as Airflow tasks ---------------------------------------------------------
 
 def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
-                     run_name: str, since: str | None = None, create_inbox: bool = False) -> list[str]:
+                     run_name: str, since: str | None = None, create_inbox: bool = False,
+                     input_roots: Sequence[str] | None = None) -> list[str]:
     """Write the run's input lists as batch files; return their paths (what goes into XCom).
 
     `since` (ISO 8601) keeps only files modified after it: the nightly run picks up what
     arrived since the last successful run; a one-off run passes None and takes everything.
+    `input_roots` (default: the DOCCLEAN_INPUT_ROOTS environment variable) are the folders an
+    inbox may be in; an inbox outside them is refused. What cannot be an input (a FIFO, a
+    symlink out of the inbox...) goes into the batches too, to be recorded as rejected.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    roots = reader.input_roots(input_roots)
+    if roots is not None and not reader.inside(inbox, roots):
+        raise ValueError(f"inbox {inbox} is outside the allowed input roots "
+                         f"({', '.join(map(str, roots))}; set by {reader.INPUT_ROOTS_ENV})")
     inbox = Path(inbox)
     if create_inbox:          # the DAG's default inbox: unpausing must work on a new machine
         inbox.mkdir(parents=True, exist_ok=True)
@@ -85,16 +173,17 @@ def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
         raise FileNotFoundError(f"inbox {inbox} is not a folder")
     ocfl.init_root(Path(root))
     cutoff = datetime.fromisoformat(since).timestamp() if since else None
-    files = []
-    for item in discover([inbox]):
+    files: list[Any] = []
+    for item in discover([inbox], roots):
         if isinstance(item, Missing):
+            files.append(_encode_input(item))
             continue
         try:
             if cutoff is not None and item.stat().st_mtime <= cutoff:
                 continue
         except OSError:
             pass  # unreadable: let the reader record why
-        files.append(str(item))
+        files.append(_encode_input(item))
     if not files:
         log.info("no new inputs in %s", inbox)
         return []
@@ -108,6 +197,23 @@ def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
     return out
 
 
+def _encode_input(item: Path | Missing) -> Any:
+    """An input as JSON for a batch file: a path string; a name that is not UTF-8 by its bytes;
+    what cannot be an input with its reason."""
+    if isinstance(item, Missing):
+        return {"missing": {"path": reader.path_text(item.path)[0], "reason": item.reason, "message": item.message}}
+    text, name_bytes = reader.path_text(item)
+    return text if name_bytes is None else {"path_bytes": name_bytes}
+
+
+def _decode_input(entry: Any) -> Path | Missing:
+    if isinstance(entry, str):
+        return Path(entry)
+    if "missing" in entry:
+        return Missing(**entry["missing"])
+    return Path(os.fsdecode(bytes.fromhex(entry["path_bytes"])))
+
+
 def clean_batch(batch_file: str, config: dict[str, object] | None = None) -> str:
     """Clean one batch; write its results next to it; return the results' path.
 
@@ -115,7 +221,7 @@ def clean_batch(batch_file: str, config: dict[str, object] | None = None) -> str
     """
     cfg = _config(config)
     path = Path(batch_file)
-    inputs = [Path(p) for p in json.loads(path.read_text())]
+    inputs = [_decode_input(p) for p in json.loads(path.read_text())]
     results, stats = batch.clean_inputs(inputs, cfg, path.parent / "raw")
     out = path.with_name(path.name.replace(".inputs.json", ".results.jsonl"))
     return str(batch.write_results(out, results, stats))

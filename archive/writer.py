@@ -8,9 +8,14 @@ The object of a run holds:
   metadata/dispositions.jsonl the fate of every input: archived, duplicate_of,
                               already_archived, rejected (with step and reason)
 
-The object id is derived from the inputs' digests and the config, so a rerun over the same
-inputs finds its object already there and writes nothing (DESIGN.md: a rerun with the same
-inputs writes nothing new).
+The object id is derived from the inputs' digests, the config and the code version, so a rerun
+over the same inputs with the same code finds its object already there and writes nothing
+(DESIGN.md: a rerun with the same inputs writes nothing new), while a fixed bug gets a new id.
+
+One input never stops a run: a record that breaks the schema (or cannot be built) is that
+input's rejection (`internal_error`). That reason is never final: when the object of a rerun
+already exists but rejected inputs with it, the rerun writes a retry object (a derived id), at
+most `RETRY_LIMIT` times for the same inputs, code and config.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from importlib import metadata as importlib_metadata
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from archive import linking, ocfl, record
-from archive.batch import CleanResult
+from archive.batch import INTERNAL_ERROR, CleanResult
 from archive.index import Features, Index
 from cleaners import __version__, dedup, runner
 from cleaners.config import PipelineConfig
@@ -38,7 +45,11 @@ log = logging.getLogger(__name__)
 # progress(phase, done, total): the writer's phases are "link" (near duplicates and shared
 # passages across the run and the archive) and "write" (one record at a time).
 Progress = Callable[[str, int, int], None]
-
+# Reasons that say "our bug", not "bad input": such inputs are retried by a later run.
+RETRYABLE = frozenset({INTERNAL_ERROR})
+# Retry objects a rerun may add for the same inputs, code and config: a bug that is still there
+# must not make every rerun write yet another object.
+RETRY_LIMIT = 3
 LIBRARIES = ("charset-normalizer", "chardet", "ftfy", "opencc", "beautifulsoup4", "lxml",
              "pypinyin", "rensa", "jsonschema")
 
@@ -57,9 +68,22 @@ class RunSummary:
         return self.root / self.object_id if self.object_id else None
 
 
+@cache
+def code_version() -> str:
+    """docclean's version and a digest of its code and data files (a fix changes it, even one
+    that forgot to bump the version number)."""
+    h = hashlib.sha256()
+    for package in ("cleaners", "archive"):
+        base = Path(str(resources.files(package)))
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:12]}"
+
+
 def run_object_id(results: list[CleanResult], cfg: PipelineConfig) -> str:
-    """Content-derived: the same inputs under the same config always name the same object."""
-    h = hashlib.sha256(cfg.sha256().encode())
+    """Content-derived: the same inputs under the same config and code name the same object."""
+    h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
     for item in sorted(r.sha256 or f"missing:{r.path}" for r in results):
         h.update(item.encode())
     return "run-" + h.hexdigest()[:24]
@@ -81,15 +105,22 @@ def utc_now() -> str:
 
 def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg: PipelineConfig,
                raw_dir: Path, created: str | None = None, label: str = "docclean run",
-               progress: Progress | None = None) -> RunSummary:
-    """Deduplicate `results` against each other and the archive; publish one object."""
+               wait: float = 0.0, progress: Progress | None = None) -> RunSummary:
+    """Deduplicate `results` against each other and the archive; publish one object.
+
+    `wait`: seconds to queue behind another writer before giving up (`ocfl.LockHeld`).
+    """
     root = Path(root)
     ocfl.init_root(root)
     if not results:
         return RunSummary(root, None, False, stats=stats.to_json())
     object_id = run_object_id(results, cfg)
-    with ocfl.writer_lock(root):
+    with ocfl.writer_lock(root, wait):
         ocfl.recover(root)
+        for _attempt in range(RETRY_LIMIT):
+            if not (root / object_id).exists() or not _retryable(root, object_id):
+                break
+            object_id = _retry_id(object_id)
         if (root / object_id).exists():
             log.info("object %s already holds these inputs: nothing to write", object_id)
             return _existing(root, object_id)
@@ -111,6 +142,16 @@ def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
     repairs = sum(dedup.is_repair(e["step"], c["action"]) for e in result.trail for c in e["changes"])
     return dedup.Signature(input_id, dedup.dedup_key(result.text), len(result.text), result.path,
                            (), *dedup.keep_hints(result.metadata), repairs)
+
+
+def _retry_id(object_id: str) -> str:
+    return "run-" + hashlib.sha256(f"retry {object_id}".encode()).hexdigest()[:24]
+
+
+def _retryable(root: Path, object_id: str) -> bool:
+    """Whether an existing object rejected an input for a reason a rerun should retry."""
+    return any(d.get("disposition") == "rejected" and d.get("reason") in RETRYABLE
+               for d in _existing(root, object_id).dispositions)
 
 
 def _existing(root: Path, object_id: str) -> RunSummary:
@@ -145,18 +186,13 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
          for rid, i in kept.items()},
         index, cfg.dedup)
     obj = ocfl.new_object(root, object_id)
+    built, broken = _build_records(kept, keys, ok, members, links, cfg, object_id)
     new_records: list[dict[str, Any]] = []
     progress("link", len(kept), len(kept))
-    for done, (rid, input_id) in enumerate(kept.items(), 1):
-        rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
-                           near=links.near.get(rid), shared=links.shared.get(rid),
-                           canonical=links.canonical.get(rid, rid))
-        errors = record.schema_errors(rec)
-        if errors:  # a bug, not bad input: the writer must never publish an invalid record
-            raise ValueError(f"record {rid} breaks the schema: {errors}")
+    for done, (rid, rec) in enumerate(built.items(), 1):
         obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
         new_records.append(rec)
-        progress("write", done, len(kept))
+        progress("write", done, len(built))
 
     dispositions: list[dict[str, Any]] = []
     stored_raw: list[str] = []
@@ -168,8 +204,13 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
                 obj.adopt(f"raw/{result.sha256}", raw_dir / result.sha256)
                 stored_raw.append(result.sha256)
             entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{result.sha256}"}
+        if result.path_bytes is not None:
+            entry["path_bytes"] = result.path_bytes
         decision = decisions.get(str(i))
-        if decision is None:
+        if decision is not None and decision.record_id in broken:
+            entry.update(disposition="rejected", step="archive.record", reason=INTERNAL_ERROR,
+                         message=broken[decision.record_id])
+        elif decision is None:
             entry.update(disposition="rejected", step=result.step, reason=result.reason,
                          message=result.message)
         else:
@@ -196,6 +237,7 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
         "label": label,
         "created": created,
         "docclean": __version__,
+        "code_version": code_version(),
         "config": cfg.to_dict(),
         "config_sha256": cfg.sha256(),
         "libraries": library_versions(),
@@ -209,10 +251,44 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
                     (json.dumps(run, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
     obj.write_bytes("metadata/links.jsonl",
                     "".join(json.dumps(link, ensure_ascii=False, sort_keys=True) + "\n"
-                            for link in links.onto_archived).encode())
+                            for link in links.onto_archived
+                            if link["record"] not in broken and link["id"] not in broken).encode())
     obj.write_bytes("metadata/dispositions.jsonl",
                     "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n"
                             for d in dispositions).encode())
     obj.publish(created, f"{label}: {counts.get('records', 0)} new records from {len(results)} inputs")
     index.add_object(object_id, [(rec, features[rec["id"]]) for rec in new_records], stored_raw)
     return RunSummary(root, object_id, True, dispositions, counts, run["stats"])
+
+
+def _build_records(kept: dict[str, str], keys: dict[str, str], ok: dict[str, CleanResult],
+                   members: dict[str, list[CleanResult]], links: linking.Links, cfg: PipelineConfig,
+                   object_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The run's new records, schema-valid; and, by record id, why the others could not be built.
+
+    A record that breaks the schema is a bug of ours, not bad input: its inputs are rejected
+    (`internal_error`, retried by a later run) and the run goes on. Links to it are dropped.
+    """
+    built: dict[str, dict[str, Any]] = {}
+    broken: dict[str, str] = {}
+    for rid, input_id in kept.items():
+        try:
+            rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
+                               near=links.near.get(rid), shared=links.shared.get(rid),
+                               canonical=links.canonical.get(rid, rid))
+            errors = record.schema_errors(rec)
+            record.dumps(rec)                      # a lone surrogate fails here, not at write
+        except Exception as exc:  # a bug in building one record must not end the run
+            log.exception("cannot build record %s", rid)
+            errors = [f"{type(exc).__name__}: {exc}"]
+        if errors:
+            broken[rid] = f"record {rid} breaks the schema: {'; '.join(errors)}"
+            log.error("%s", broken[rid])
+        else:
+            built[rid] = rec
+    for rec in built.values():
+        rec["near_duplicates"] = [n for n in rec["near_duplicates"] if n["id"] not in broken]
+        rec["shared_passages"] = [p for p in rec["shared_passages"] if p.get("id") not in broken]
+        if rec["canonical"] in broken:
+            rec["canonical"] = rec["id"]
+    return built, broken
