@@ -11,7 +11,7 @@ BENCH_ARGS ?= --mb 5 --corpus $(CORPUS)
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
-.PHONY: run test bench install install-dev clean airflow-up airflow-down
+.PHONY: run test bench install install-dev clean airflow-up airflow-down browser
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,16 @@ install-dev: $(VENV)/.full
 run: $(VENV)/.core
 	$(BIN)/docclean run seeds --archive $(ARCHIVE)
 
-test: $(VENV)/.full
+# Debian's Chromium and a CJK font, for the test that renders the HTML report in a real browser;
+# where apt cannot run, that test skips and says why.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    chromium fonts-wqy-zenhei >/dev/null; } || echo "make: could not install chromium (the browser test will skip)"; \
+	fi
+
+test: $(VENV)/.full browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -41,6 +50,7 @@ test: $(VENV)/.full
 bench: $(VENV)/.core
 	$(BIN)/python scripts/bench_dedup.py $(CORPUS)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_report.py --docs 10000
 
 # Airflow on 127.0.0.1 (scheduler, dag-processor, API server) from .airflow/; README "Airflow".
 airflow-up: $(VENV)/.full

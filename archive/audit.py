@@ -28,7 +28,7 @@ from archive.index import INDEX_DIR
 
 ROOT_FILES = {ocfl.ROOT_NAMASTE, "ocfl_layout.json"}
 OBJECT_FILES = {ocfl.OBJECT_NAMASTE, "inventory.json", "inventory.json.sha512"}
-KNOWN_EXTENSIONS = {ocfl.WORKSPACE, INDEX_DIR, ocfl.STAGING}
+KNOWN_EXTENSIONS = {ocfl.WORKSPACE, INDEX_DIR, ocfl.STAGING, ocfl.REPORTS}
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     steps.add_argument("--only", choices=STEP_NAMES, metavar="STEP",
                        help="run decode and STEP alone")
     clean.add_argument("--explain", action="store_true", help="print the trail to stderr")
+    clean.add_argument("--json", action="store_true",
+                       help="print text, title, metadata and trail as one JSON object (nothing archived)")
     _pipeline_options(clean)
 
     export = command("export", help="print every record as JSON Lines",
@@ -103,6 +105,29 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--run", metavar="ID",
                         help="only the records this run archived (with --bagit: the run to bag; "
                              "default the newest)")
+
+    report = command("report", help="write a run's HTML report (summary, figures, each document's changes)",
+                     description="Write a static, self-contained HTML report of one run: figures, a "
+                                 "table of every input, and pages showing each sampled document's "
+                                 "changes in place. Opens from disk; needs no network.")
+    report.add_argument("archive", type=Path, metavar="ARCHIVE")
+    report.add_argument("--run", metavar="ID", help="the run to report on (default: the newest)")
+    report.add_argument("--out", type=Path, metavar="DIR",
+                        help="where to write it (default: ARCHIVE/extensions/docclean-reports/RUN)")
+    report.add_argument("--limit", type=_positive_int, default=200, metavar="N",
+                        help="document pages to write at most (default 200, spread over the steps)")
+    report.add_argument("--sample", action="append", default=[], metavar="TAG",
+                        help="write pages only for documents with this tag: step:mojibake.repair, "
+                             "fate:archived, ... (repeatable; the index's filter lists them)")
+
+    show = command("show", help="print one archived record as a person reads it",
+                   description="Print one record: title, metadata, provenance, text.")
+    show.add_argument("record", metavar="RECORD-ID|PATH", help="a record id (with --archive) or a record file")
+    show.add_argument("--archive", type=Path, metavar="DIR",
+                      default=Path(os.environ["DOCCLEAN_ARCHIVE"]) if os.environ.get("DOCCLEAN_ARCHIVE") else None,
+                      help="the archive holding RECORD-ID (default: $DOCCLEAN_ARCHIVE)")
+    show.add_argument("--explain", action="store_true", help="every change, with its rule and place")
+    show.add_argument("--json", action="store_true", help="the record as JSON (with later sightings and links)")
 
     audit = command("audit", help="verify an archive; non-zero exit when anything is wrong",
                            description="Recompute every digest and check structure, records and "
@@ -124,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        handler = {"run": cmd_run, "clean": cmd_clean, "export": cmd_export, "audit": cmd_audit}
+        handler = {"run": cmd_run, "clean": cmd_clean, "export": cmd_export, "audit": cmd_audit,
+                   "report": cmd_report, "show": cmd_show}
         return handler[args.command](args)
     except BrokenPipeError:
         # `docclean export DIR | head`: the reader left; not an error of ours (Python docs' recipe)
@@ -232,6 +258,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
     if isinstance(out, Rejected):
         print(f"docclean clean: rejected by {out.step}: {out.reason}: {out.message}", file=sys.stderr)
         return 1
+    if args.json:
+        from archive.batch import trail_json
+
+        sys.stdout.write(json.dumps({"text": out.text, "title": out.title, "metadata": dict(out.metadata),
+                                     "decoding": dict(out.decoding), "trail": trail_json(out.trail)},
+                                    ensure_ascii=False, default=list) + "\n")
+        return EXIT_OK
     if args.explain:
         for entry in out.trail:
             print(f"# {entry.step} v{entry.version}: {'changed' if entry.changed else 'unchanged'}",
@@ -270,6 +303,57 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if not args.quiet:
         scope = f" (runs {', '.join(args.run)})" if args.run else ""
         print(f"audit: {args.archive}{scope} is sound")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from archive.report import build
+
+    _known_runs(args.archive, [args.run] if args.run else [])
+    report = build(args.archive, args.run, args.out, limit=args.limit, sample=args.sample)
+    if not args.quiet:
+        print(f"report: {report.out / 'index.html'} ({report.index_pages} index page(s), "
+              f"{len(report.document_pages)} document page(s), {report.seconds:.1f} s)")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from archive.export import iter_records
+
+    path = Path(args.record)
+    if path.suffix == ".json" and path.is_file():
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        if args.archive is None:
+            raise UsageError(f"{args.record!r} is not a record file; give --archive DIR to look it up by id")
+        rec = next((r for r in iter_records(args.archive) if r["id"] == args.record), None)
+        if rec is None:
+            raise UsageError(f"{args.archive} holds no record {args.record!r}")
+    if args.json:
+        sys.stdout.write(json.dumps(rec, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
+        return EXIT_OK
+    out = [f"# {rec.get('title') or '(no title)'}", f"id: {rec['id']}   script: {rec.get('script')}   "
+           f"chars: {len(rec['text'])}   canonical: {rec.get('canonical', rec['id'])}"]
+    for key, value in (rec.get("metadata") or {}).items():
+        out.append(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value}")
+    for src in rec["sources"]:
+        out.append(f"source: {src.get('path')}  {src.get('encoding')}  {src.get('bytes')} bytes")
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for p in rec["provenance"]:
+        steps.setdefault(p["step"], []).append(p)
+    out.append("provenance:")
+    for step, entries in steps.items():
+        changes = [p["details"] for p in entries if p.get("details")]
+        out.append(f"  {step} v{entries[0].get('version')}: "
+                   + (f"{len(changes)} change(s)" if any(p.get("changed") for p in entries) else "unchanged"))
+        if args.explain:
+            for c in changes:
+                out.append(f"    {c.get('action')} {c.get('what')} [{c.get('where')}]: {c.get('why')}")
+    if rec.get("near_duplicates"):
+        out.append("near duplicates: " + ", ".join(f"{n['id']} ({n['similarity']:.2f})"
+                                                    for n in rec["near_duplicates"]))
+    out += ["", rec["text"]]
+    sys.stdout.write("\n".join(out) + "\n")
     return EXIT_OK
 
 

@@ -295,6 +295,18 @@ def audit_report(root: str | os.PathLike[str], objects: list[str] | None,
             "report": "\n".join([head, *(f"  BAD {p}" for p in problems)])}
 
 
+def html_report(root: str | os.PathLike[str], object_id: str | None) -> str | None:
+    """The run's HTML report, next to the run (archive/report.py); its index page's path."""
+    from archive.report import build
+
+    if not object_id:
+        return None
+    built = build(Path(root), object_id)
+    log.info("HTML report of %s: %s (%d document pages, %.1f s)", object_id, built.out / "index.html",
+             len(built.document_pages), built.seconds)
+    return str(built.out / "index.html")
+
+
 def format_report(summary: dict[str, object], audited: dict[str, object]) -> str:
     """The run summary for the task log: dispositions, then per-step counts."""
     lines = [f"docclean run: object {summary.get('object') or '(none)'}, "

@@ -43,6 +43,7 @@ EXTENSIONS = "extensions"
 WORKSPACE = "docclean-workspace"      # transactions in progress; empty when no writer runs
 LOCK = "docclean-writer.lock"
 STAGING = "docclean-staging"          # cleaned batches waiting for the writer (Airflow, CLI)
+REPORTS = "docclean-reports"          # HTML reports of runs: derived views, rebuildable (archive/report.py)
 CLI_STAGING_PREFIX = "cli-"           # a `docclean run`'s staging folder: cli-<pid>-<time>
 STAGING_OWNER = "owner.json"          # who uses a staging folder (pid, host, start time)
 CHUNK = 1 << 20

@@ -4,7 +4,9 @@ Every night at 02:00 Asia/Shanghai (`DOCCLEAN_SCHEDULE`, a cron expression in
 `DOCCLEAN_TIMEZONE`, changes it): discover the files that arrived in `inbox` since the last
 successful run → clean them in batches (mapped tasks; only paths travel through XCom, results go
 to a staging folder under the archive) → deduplicate and archive them as one OCFL object (one
-writer) → audit that object → log a summary per step and per disposition.
+writer) → audit that object → log a summary per step and per disposition, and write the run's HTML
+report (`docclean report`) to `<archive>/extensions/docclean-reports/<run>/index.html`, outside the
+OCFL object: a derived view, rebuildable, that must not change the evidence.
 
 **Which files a run takes** (`archive.flow.since_for`):
 - a *scheduled* run takes the files modified after the start of the DAG's last successful run;
@@ -127,10 +129,13 @@ def docclean_nightly() -> None:
         return audited
 
     @task
-    def report(summary: dict, audited: dict) -> str:
-        from archive.flow import format_report
+    def report(summary: dict, audited: dict, params=None) -> str:
+        from archive.flow import format_report, html_report
 
         text = format_report(summary, audited)
+        page = html_report(params["archive"], summary["object"]) if summary["written"] else None
+        if page:
+            text += f"\nHTML report: {page}"
         print(text)
         return text
 

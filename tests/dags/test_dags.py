@@ -80,6 +80,9 @@ def test_nightly_end_to_end_matches_the_cli(dagbag, airflow_db, seed_paths, tmp_
     assert audit(root) == []
     records = _records(root)
     assert len(records) == 5
+    (obj,) = root.glob("run-*")
+    report = root / "extensions" / "docclean-reports" / obj.name
+    assert (report / "index.html").is_file() and len(list((report / "docs").glob("*.html"))) == 5
     assert not (root / "extensions" / "docclean-staging").exists() or \
         not any((root / "extensions" / "docclean-staging").iterdir())
     # the CLI on the same inputs writes the same records
