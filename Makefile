@@ -11,7 +11,7 @@ BENCH_ARGS ?= --mb 5 --corpus $(CORPUS)
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
-.PHONY: run test bench install install-dev clean
+.PHONY: run test bench stress install install-dev clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: $(VENV)/.full
 bench: $(VENV)/.core
 	$(BIN)/python scripts/bench_dedup.py $(CORPUS)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# Heavy reliability figures (issue #23): peak memory per hostile kind at the default limits,
+# 1 GiB / 50 MB inputs, 10,000 near duplicates, 5,000 raced lock trials, 25 kill -9 moments.
+stress: $(VENV)/.full
+	$(BIN)/python scripts/stress.py $(STRESS_ARGS)
 
 clean:
 	rm -rf $(ARCHIVE) bench-out .pytest_cache
