@@ -7,6 +7,7 @@ small files under a config with small limits, `scripts/stress.py` files at the d
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from collections.abc import Callable
@@ -114,3 +115,13 @@ def write_corpus(folder: Path, good: int, hostile_each: int, sizes: dict[str, in
         (folder / name).write_text(good_text(100_000 + i), encoding="utf-8")
         expected[name] = None
     return expected
+
+
+def fates(root: Path) -> dict[str, dict]:
+    """Every disposition of an archive, by the input's file name."""
+    out = {}
+    for path in sorted(root.glob("run-*/v1/content/metadata/dispositions.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            out[Path(d["path"]).name] = d
+    return out
