@@ -11,7 +11,7 @@ BENCH_ARGS ?= --mb 5 --corpus $(CORPUS)
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
-.PHONY: run test bench install install-dev clean airflow-up airflow-down browser
+.PHONY: run test bench stress install install-dev clean airflow-up airflow-down browser
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ airflow-up: $(VENV)/.full
 
 airflow-down:
 	$(BIN)/python scripts/airflow_local.py down
+
+# Heavy reliability figures (issue #23): peak memory per hostile kind at the default limits,
+# 1 GiB / 50 MB inputs, near duplicates (STRESS_ARGS="--near 10000" for the issue's figure;
+# it needs GBs today), 5,000 raced lock trials, 25 kill -9 moments.
+stress: $(VENV)/.full
+	$(BIN)/python scripts/stress.py $(STRESS_ARGS)
 
 clean:
 	rm -rf $(ARCHIVE) bench-out .pytest_cache

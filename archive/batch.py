@@ -5,6 +5,10 @@ This is the function both entry points call (the CLI's `run` and the nightly DAG
 sha256 as soon as they are read, so nothing the user gave can be lost later in the run and the
 results that travel on (in memory, or as a JSON Lines file between Airflow tasks) hold text,
 not bytes.
+
+Every input is held to `LimitsConfig` (bounded memory on hostile input): its size before it is
+read, its tag and character-reference counts before it is decoded or parsed, its text length
+after decode/extract, and the changes listed per step in its trail.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -20,11 +25,13 @@ from typing import Any
 
 from archive.reader import Missing, path_text, read
 from cleaners import runner
-from cleaners.config import PipelineConfig
+from cleaners.config import LimitsConfig, PipelineConfig
 from cleaners.model import Document, Rejected, TrailEntry
+from cleaners.pipeline import STEPS
 
 log = logging.getLogger(__name__)
 
+LIMITS_STEP = "limits"
 # The reason for an input a bug rejected: never final, a later run retries it (archive.writer).
 INTERNAL_ERROR = "internal_error"
 # Below this many inputs a process pool costs more (start-up, imports) than it saves.
@@ -70,12 +77,23 @@ class CleanResult:
         return entry
 
 
-def trail_json(trail: Iterable[TrailEntry]) -> list[dict[str, Any]]:
-    return [{"step": e.step, "version": e.version, "changed": e.changed,
-             "changes": [c.to_json() for c in e.changes]} for e in trail]
+def trail_json(trail: Iterable[TrailEntry], max_changes: int | None = None) -> list[dict[str, Any]]:
+    """The trail as JSON; past `max_changes` per step, one entry counts the changes not listed."""
+    out = []
+    for e in trail:
+        changes = e.changes if max_changes is None else e.changes[:max_changes]
+        listed = [c.to_json() for c in changes]
+        if len(changes) < len(e.changes):
+            omitted = len(e.changes) - len(changes)
+            listed.append({"action": "truncate", "what": "limits:max_trail_changes", "where": "",
+                           "why": f"{omitted} more changes of this step are not listed "
+                                  f"(limit {max_changes} per step)", "omitted": omitted})
+        out.append({"step": e.step, "version": e.version, "changed": e.changed, "changes": listed})
+    return out
 
 
-def _result(doc: Document | Rejected, source_doc: Document) -> CleanResult:
+def _result(doc: Document | Rejected, source_doc: Document,
+            max_changes: int | None = None) -> CleanResult:
     src = source_doc.source
     base = CleanResult(path=src.path, sha256=src.sha256, bytes=src.size, mtime=src.mtime,
                        is_html=source_doc.is_html)
@@ -87,7 +105,7 @@ def _result(doc: Document | Rejected, source_doc: Document) -> CleanResult:
         return base
     base.text, base.title = doc.text, doc.title
     base.metadata, base.decoding = dict(doc.metadata), dict(doc.decoding)
-    base.trail = trail_json(doc.trail)
+    base.trail = trail_json(doc.trail, max_changes)
     return base
 
 
@@ -114,14 +132,16 @@ def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
     if isinstance(path, Missing):
         return CleanResult(path=path.path, sha256=None, bytes=None, status="rejected", step="read",
                            reason=path.reason, message=path.message)
-    doc = read(path, cfg.decode.max_bytes)
+    doc = read(path, min(cfg.decode.max_bytes, cfg.limits.max_input_bytes))
     if isinstance(doc, Rejected):
         return CleanResult(path=str(path), sha256=None, bytes=doc.detail.get("bytes"),
                            status="rejected", step=doc.step, reason=doc.reason, message=doc.message)
     if raw_dir is not None:
         stage_raw(raw_dir, doc.source.sha256, doc.raw)
     try:
-        out = runner.run(doc, cfg, stats)
+        out = over_limits_raw(doc, cfg.limits) or runner.run(doc, cfg, stats, steps=FIRST_STEPS)
+        if isinstance(out, Document):
+            out = over_limits_text(out, cfg.limits) or runner.run(out, cfg, stats, steps=LATER_STEPS)
     except Exception as exc:  # a bug in a step must not end the run: record it, go on
         log.exception("pipeline failed on %s", doc.source.path)
         out = Rejected("pipeline", INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
@@ -130,7 +150,44 @@ def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
         # which was boilerplate, is rejected by the step that emptied it.
         emptied = next((e.step for e in reversed(out.trail) if e.changed), "pipeline")
         out = Rejected(emptied, "empty_text", "no text is left after cleaning")
-    return _result(out, doc)
+    return _result(out, doc, cfg.limits.max_trail_changes)
+
+
+# The text-length limit is checked once the text exists: after decode and extract.
+FIRST_STEPS = tuple(s for s in STEPS if s.short in ("decode", "extract"))
+LATER_STEPS = tuple(s for s in STEPS if s not in FIRST_STEPS)
+TAG = re.compile(rb"<[A-Za-z!/]")
+CHAR_REFERENCE = re.compile(rb"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _count_to(pattern: re.Pattern[bytes], raw: bytes, limit: int) -> int:
+    """Matches of `pattern` in `raw`, counted up to `limit` + 1 (no list of matches is built)."""
+    n = 0
+    for _ in pattern.finditer(raw):
+        n += 1
+        if n > limit:
+            break
+    return n
+
+
+def over_limits_raw(doc: Document, limits: LimitsConfig) -> Rejected | None:
+    """Why the raw bytes are too costly to decode or parse, or None (LimitsConfig)."""
+    if doc.is_html and _count_to(TAG, doc.raw, limits.max_html_elements) > limits.max_html_elements:
+        return Rejected(LIMITS_STEP, "too_many_elements",
+                        f"more than {limits.max_html_elements} tags (limits.max_html_elements)")
+    if _count_to(CHAR_REFERENCE, doc.raw, limits.max_char_references) > limits.max_char_references:
+        return Rejected(LIMITS_STEP, "too_many_char_references",
+                        f"more than {limits.max_char_references} character references such as "
+                        "&amp;lt; (limits.max_char_references)")
+    return None
+
+
+def over_limits_text(doc: Document, limits: LimitsConfig) -> Rejected | None:
+    if len(doc.text) > limits.max_text_chars:
+        return Rejected(LIMITS_STEP, "text_too_long",
+                        f"{len(doc.text)} characters of text, over {limits.max_text_chars} "
+                        "(limits.max_text_chars)")
+    return None
 
 
 def stage_raw(raw_dir: Path, sha256: str, raw: bytes) -> Path:

@@ -20,7 +20,11 @@ def _objects_in_order(root: Path) -> list[tuple[str, Path, dict[str, Path]]]:
     out = []
     for obj in ocfl.object_dirs(root):
         inv = ocfl.load_inventory(obj)
-        created = inv["versions"][inv["head"]]["created"]
+        try:
+            created = str(inv["versions"][inv["head"]]["created"])
+        except (KeyError, TypeError) as exc:
+            raise ocfl.OcflError(f"{obj.name}/inventory.json is malformed ({exc!r}): "
+                                 f"run `docclean audit {root}`") from None
         out.append((created, obj, ocfl.head_files(obj, inv)))
     out.sort(key=lambda item: (item[0], item[1].name))
     return [(created, obj, files) for created, obj, files in out]
@@ -76,10 +80,19 @@ def _merge_links(rec: dict[str, Any], links: list[dict[str, Any]]) -> None:
 
 
 def export_bag(root: Path, out: Path, run: str | None = None) -> Path:
-    """A BagIt bag of one run (the newest when `run` is None): its records, raws and metadata."""
+    """A BagIt bag of one run (the newest when `run` is None): its records, raws and metadata.
+
+    Refused when the audit finds anything wrong with the archive (a bag hands on evidence; a
+    damaged or crafted archive must not become a valid-looking bag). Every file is written
+    inside `out`: the object's paths were checked by `ocfl.head_files`, and again here.
+    """
     import bagit
 
+    from archive.audit import audit
+
     root = Path(root)
+    if not ocfl.is_root(root):
+        raise FileNotFoundError(f"{root} is not a docclean archive (no OCFL storage root there)")
     objects = _objects_in_order(root)
     if not objects:
         raise FileNotFoundError(f"{root} holds no runs to export")
@@ -87,14 +100,21 @@ def export_bag(root: Path, out: Path, run: str | None = None) -> Path:
     if not chosen:
         raise FileNotFoundError(f"{root} has no run {run!r}; runs: {', '.join(o[1].name for o in objects)}")
     _created, obj, files = chosen[-1]
+    problems = audit(root, [obj.name])
+    if problems:
+        raise ocfl.OcflError(f"the audit rejects {root} ({len(problems)} problem(s), first: "
+                             f"{problems[0]}): run `docclean audit {root}`; no bag written")
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} exists: give a new folder for the bag")
     out.mkdir(parents=True)
+    base = out.resolve()
     for logical, path in files.items():
-        target = out / logical
+        target = out / ocfl.check_relative(logical)
+        if base not in target.resolve().parents:
+            raise ocfl.OcflError(f"{logical!r} would be written outside {out}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        shutil.copyfile(path, target, follow_symlinks=False)
     bagit.make_bag(str(out), {"Source-Organization": "docclean", "External-Identifier": obj.name},
                    checksums=["sha256", "sha512"])
     return out

@@ -3,7 +3,9 @@
 The CLI runs everything in one process (`run_paths`); the DAG runs the same three functions as
 separate tasks (`discover_batches`, `clean_batch`, `commit_batches`), passing only paths between
 them. Staging lives under the storage root's extensions folder, on the same filesystem as the
-archive, and is removed once its run is committed.
+archive, and is removed once its run is committed. A `docclean run` marks its staging with its
+owner (pid, host, start time), so the next run removes what a killed one left; results cleaned
+before a writer-lock conflict are parked there for the same command to resume.
 """
 
 from __future__ import annotations

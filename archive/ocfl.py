@@ -9,6 +9,12 @@ block (our raw files are named by sha256).
 
 Workspace, lock, index and staging live under `extensions/` of the root, on the same
 filesystem, so publishing an object is a single `rename`.
+
+The ledger (`extensions/docclean-ledger/ledger.jsonl`) lists every published object in order,
+each line with the sha512 of the object's inventory and the sha256 of the line before it: a
+hash chain, so the audit notices a run object deleted, replaced or slipped in. Reading an
+object (`head_files`) refuses manifest and state paths that would leave it (`..`, absolute
+paths, symlinks), so no reader is led outside the archive.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ STAGING = "docclean-staging"          # cleaned batches waiting for the writer (
 REPORTS = "docclean-reports"          # HTML reports of runs: derived views, rebuildable (archive/report.py)
 CLI_STAGING_PREFIX = "cli-"           # a `docclean run`'s staging folder: cli-<pid>-<time>
 STAGING_OWNER = "owner.json"          # who uses a staging folder (pid, host, start time)
+LEDGER_DIR = "docclean-ledger"        # the hash chain of published objects
+LEDGER = "ledger.jsonl"
+GENESIS = "0" * 64                    # `prev` of the ledger's first entry
 CHUNK = 1 << 20
 
 
@@ -253,7 +262,65 @@ def recover(root: Path) -> list[str]:
             removed.append(entry.name)
     if removed:
         log.warning("recovered from an interrupted write: removed %s", ", ".join(removed))
+    # An object published by a writer killed before it reached the ledger (or every object of
+    # a root from before the ledger): chained now, in the order they were created.
+    entries, _problems = read_ledger(root)
+    known = {e.get("object") for e in entries}
+    late = [obj for obj in object_dirs(root) if obj.name not in known]
+    for obj in sorted(late, key=_created):
+        log.warning("adding %s to the ledger (published, not chained yet)", obj.name)
+        append_ledger(root, obj.name)
     return removed
+
+
+def _created(obj: Path) -> tuple[str, str]:
+    try:
+        inv = load_inventory(obj)
+        return str(inv["versions"][inv["head"]]["created"]), obj.name
+    except (OSError, ValueError, KeyError, TypeError):
+        return "", obj.name
+
+
+def ledger_path(root: Path) -> Path:
+    return root / EXTENSIONS / LEDGER_DIR / LEDGER
+
+
+def append_ledger(root: Path, object_id: str) -> dict[str, Any]:
+    """Chain a published object: its inventory's sha512 and the previous line's sha256."""
+    path = ledger_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = path.read_bytes().splitlines() if path.exists() else []
+    prev = hashlib.sha256(lines[-1]).hexdigest() if lines else GENESIS
+    entry = {"object": object_id, "inventory_sha512": file_digest(root / object_id / "inventory.json"),
+             "prev": prev}
+    with path.open("ab") as fh:
+        fh.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return entry
+
+
+def read_ledger(root: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ledger's entries, and every break in its chain (as messages)."""
+    path = ledger_path(root)
+    if not path.exists():
+        return [], []
+    entries: list[dict[str, Any]] = []
+    problems: list[str] = []
+    prev = GENESIS
+    for n, line in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            problems.append(f"line {n} is not a ledger entry: {exc}")
+            entry = {}
+        if entry and entry.get("prev") != prev:
+            problems.append(f"line {n}: the chain is broken (a line before it was changed or removed)")
+        prev = hashlib.sha256(line).hexdigest()
+        entries.append(entry)
+    return entries, problems
 
 
 @dataclass(frozen=True)
@@ -322,6 +389,7 @@ class NewObject:
         if final.exists():
             raise OcflError(f"object {self.object_id} appeared while this run was writing it")
         os.rename(self.txn, final)
+        append_ledger(self.root, self.object_id)
         return final
 
 
@@ -335,7 +403,8 @@ def new_object(root: Path, object_id: str) -> NewObject:
 
 def object_dirs(root: Path) -> list[Path]:
     """Every object in the root (flat layout: each direct child holding the object namaste)."""
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / OBJECT_NAMASTE).is_file())
+    return sorted(p for p in root.iterdir()
+                  if not p.is_symlink() and p.is_dir() and (p / OBJECT_NAMASTE).is_file())
 
 
 def load_inventory(obj: Path) -> dict[str, Any]:
@@ -345,12 +414,40 @@ def load_inventory(obj: Path) -> dict[str, Any]:
 
 
 def head_files(obj: Path, inventory: dict[str, Any] | None = None) -> dict[str, Path]:
-    """Logical path → file on disk, for the head version of an object."""
+    """Logical path → file on disk, for the head version of an object.
+
+    Raises OcflError when the inventory is malformed or a path would leave the object.
+    """
     inv = inventory or load_inventory(obj)
-    state = inv["versions"][inv["head"]]["state"]
-    out = {}
-    for digest, logicals in state.items():
-        content = inv["manifest"][digest][0]
-        for logical in logicals:
-            out[logical] = obj / content
+    try:
+        state = inv["versions"][inv["head"]]["state"]
+        out = {}
+        for digest, logicals in state.items():
+            content = safe_path(obj, inv["manifest"][digest][0])
+            for logical in logicals:
+                check_relative(logical)
+                out[logical] = content
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise OcflError(f"{obj.name}/inventory.json is malformed: {type(exc).__name__}: {exc}") from None
     return out
+
+
+def check_relative(path: object) -> str:
+    """`path` if it is a plain relative path (no `..`, `.`, empty part, absolute, backslash)."""
+    if not isinstance(path, str) or not path:
+        raise OcflError(f"path {path!r} is not a non-empty string")
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
+        raise OcflError(f"path {path!r} leaves its folder or is not a plain relative path")
+    return path
+
+
+def safe_path(obj: Path, content: object) -> Path:
+    """The file a manifest path names, refused when it leaves `obj` or passes a symlink."""
+    rel = check_relative(content)
+    path = obj
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise OcflError(f"path {rel!r} passes through a symlink ({path.name})")
+    return path

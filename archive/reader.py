@@ -7,8 +7,8 @@ a FIFO, device or socket (reading one could hang the run), a symlink whose targe
 folder it was found in (and every allowed input root), a folder that cannot be listed, a path
 outside the allowed input roots. Each becomes a `Missing` with a reason; the run records it.
 
-`read` opens without following a FIFO (O_NONBLOCK), checks that it has a regular file and its
-size (fstat) before reading, so an oversized input is rejected without being read or stored.
+`read` opens non-blocking (a FIFO cannot hang it), checks with fstat that it has a regular file
+no larger than the limit before reading, so an oversized input is neither read nor stored.
 
 Allowed input roots: an optional list (`DOCCLEAN_INPUT_ROOTS`, paths separated by `:`); when
 set, every input must resolve inside one of them (the CLI and the DAG both use `discover`).
@@ -100,38 +100,51 @@ def discover(paths: Iterable[str | os.PathLike[str]],
                     yield item
 
 
-def _walk(path: Path, fence: list[Path], dirs: set[str]) -> Iterator[Path | Missing]:
-    """Regular files under `path`; what is not one, or cannot be listed, as a `Missing`."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        yield Missing(str(path), "unreadable", f"{path}: {exc.strerror or exc}")
-        return
-    if stat.S_ISREG(st.st_mode):
-        yield path
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        yield _not_regular(path, st.st_mode)
-        return
-    real = os.path.realpath(path)
-    if real in dirs:              # a symlink loop, or a folder reached twice
-        return
-    dirs.add(real)
-    try:
-        with os.scandir(path) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        yield Missing(str(path), "unreadable", f"{path}: cannot list the folder ({exc.strerror or exc})")
-        return
-    for entry in entries:
-        if entry.name.startswith(".") or entry.name in SKIP_NAMES:
+def _walk(top: Path, fence: list[Path], dirs: set[str]) -> Iterator[Path | Missing]:
+    """Regular files under `top`; what is not one, or cannot be listed, as a `Missing`.
+
+    Depth first in name order, with an explicit stack: a hostile tree thousands of folders
+    deep must not exhaust Python's recursion limit.
+    """
+    stack: list[Path | Missing] = [top]
+    while stack:
+        path = stack.pop()
+        if isinstance(path, Missing):
+            yield path
             continue
-        child = Path(entry.path)
-        if entry.is_symlink() and os.path.exists(child) and not inside(child, fence):
-            yield Missing(str(child), "symlink_outside_root",
-                          f"{child} links to {os.path.realpath(child)}, outside the input folder")
+        try:
+            st = path.stat()
+        except OSError as exc:
+            yield Missing(str(path), "unreadable", f"{path}: {exc.strerror or exc}")
             continue
-        yield from _walk(child, fence, dirs)
+        if stat.S_ISREG(st.st_mode):
+            yield path
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            yield _not_regular(path, st.st_mode)
+            continue
+        real = os.path.realpath(path)
+        if real in dirs:              # a symlink loop, or a folder reached twice
+            continue
+        dirs.add(real)
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield Missing(str(path), "unreadable", f"{path}: cannot list the folder ({exc.strerror or exc})")
+            continue
+        children: list[Path | Missing] = []
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name in SKIP_NAMES:
+                continue
+            child = Path(entry.path)
+            if entry.is_symlink() and os.path.exists(child) and not inside(child, fence):
+                children.append(Missing(str(child), "symlink_outside_root",
+                                        f"{child} links to {os.path.realpath(child)}, outside the "
+                                        "input folder"))
+            else:
+                children.append(child)
+        stack.extend(reversed(children))
 
 
 def _not_regular(path: Path | str, mode: int) -> Missing:

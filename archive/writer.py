@@ -189,8 +189,8 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
     built, broken = _build_records(kept, keys, ok, members, links, cfg, object_id)
     new_records: list[dict[str, Any]] = []
     progress("link", len(kept), len(kept))
-    for done, (rid, rec) in enumerate(built.items(), 1):
-        obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
+    for done, (rid, (rec, blob)) in enumerate(built.items(), 1):
+        obj.write_bytes(f"records/{rid}.json", blob)
         new_records.append(rec)
         progress("write", done, len(built))
 
@@ -263,13 +263,14 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
 
 def _build_records(kept: dict[str, str], keys: dict[str, str], ok: dict[str, CleanResult],
                    members: dict[str, list[CleanResult]], links: linking.Links, cfg: PipelineConfig,
-                   object_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """The run's new records, schema-valid; and, by record id, why the others could not be built.
+                   object_id: str) -> tuple[dict[str, tuple[dict[str, Any], bytes]], dict[str, str]]:
+    """The run's new records, schema-valid, with their bytes; and, by record id, why the others
+    could not be built.
 
     A record that breaks the schema is a bug of ours, not bad input: its inputs are rejected
     (`internal_error`, retried by a later run) and the run goes on. Links to it are dropped.
     """
-    built: dict[str, dict[str, Any]] = {}
+    built: dict[str, tuple[dict[str, Any], bytes]] = {}
     broken: dict[str, str] = {}
     for rid, input_id in kept.items():
         try:
@@ -277,7 +278,7 @@ def _build_records(kept: dict[str, str], keys: dict[str, str], ok: dict[str, Cle
                                near=links.near.get(rid), shared=links.shared.get(rid),
                                canonical=links.canonical.get(rid, rid))
             errors = record.schema_errors(rec)
-            record.dumps(rec)                      # a lone surrogate fails here, not at write
+            blob = record.dumps(rec)               # a lone surrogate fails here, not at write
         except Exception as exc:  # a bug in building one record must not end the run
             log.exception("cannot build record %s", rid)
             errors = [f"{type(exc).__name__}: {exc}"]
@@ -285,10 +286,12 @@ def _build_records(kept: dict[str, str], keys: dict[str, str], ok: dict[str, Cle
             broken[rid] = f"record {rid} breaks the schema: {'; '.join(errors)}"
             log.error("%s", broken[rid])
         else:
-            built[rid] = rec
-    for rec in built.values():
-        rec["near_duplicates"] = [n for n in rec["near_duplicates"] if n["id"] not in broken]
-        rec["shared_passages"] = [p for p in rec["shared_passages"] if p.get("id") not in broken]
-        if rec["canonical"] in broken:
-            rec["canonical"] = rec["id"]
+            built[rid] = (rec, blob)
+    if broken:
+        for rid, (rec, _blob) in built.items():
+            rec["near_duplicates"] = [n for n in rec["near_duplicates"] if n["id"] not in broken]
+            rec["shared_passages"] = [p for p in rec["shared_passages"] if p.get("id") not in broken]
+            if rec["canonical"] in broken:
+                rec["canonical"] = rec["id"]
+            built[rid] = (rec, record.dumps(rec))
     return built, broken

@@ -48,6 +48,35 @@ PATTERNS: dict[tuple[str, str], tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """Bounds on one input, so a hostile file costs bounded memory and time (issue #23).
+
+    Checked by the archive's batch cleaner: sizes and counts on the raw bytes before anything
+    is decoded or parsed, the text length after decode/extract. An input over a limit is
+    rejected with the limit's reason (its raw bytes kept, unless it is too large to read).
+    Margins are over the development corpus (264 files: largest 1.87 MB, 9,206 tags, 4,418
+    character references); each limit keeps peak memory under 500 MB (`make stress`).
+    """
+
+    # bytes: read no input larger than this (os.stat before reading; nothing stored). 8x the
+    # corpus's largest file; every kind of content this size peaks well under 500 MB.
+    max_input_bytes: int = 16 * 1024 * 1024
+    # characters of text after decode/extract: 3x the longest corpus text (629,204, a whole
+    # classical chronicle); the cleaners' working copies of a text this long stay bounded.
+    max_text_chars: int = 2_000_000
+    # tags ("<" and a letter, "!" or "/") in an HTML input, counted before parsing: 10x the
+    # corpus's most (9,206); the parsed tree costs ~1 KB a node.
+    max_html_elements: int = 100_000
+    # character references (&amp; &#20013; ...) in the raw bytes: 10x the corpus's most
+    # (4,418); each one left in text becomes a repair change with its own trail entry.
+    max_char_references: int = 50_000
+    # changes listed per step in a record's provenance; past it one entry counts the rest. 11x
+    # the corpus's most (888, a whole JSON Lines dump); 300,000 repeated lines would otherwise
+    # make a record of 300,000 entries.
+    max_trail_changes: int = 10_000
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
@@ -55,6 +84,7 @@ class PipelineConfig:
     strip: StripConfig = field(default_factory=StripConfig)
     convert: ConvertConfig = field(default_factory=ConvertConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -3,7 +3,6 @@ skipped in silence, sizes checked before reading, an optional allow-list of inpu
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -11,21 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile import fates
 
 from archive import flow
 from archive.cli import main
 from archive.reader import Missing, discover, read
 
 DOCCLEAN = Path(sys.executable).parent / "docclean"
-
-
-def _fates(root: Path) -> dict[str, dict]:
-    out = {}
-    for path in sorted(root.glob("run-*/v1/content/metadata/dispositions.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            d = json.loads(line)
-            out[Path(d["path"]).name] = d
-    return out
 
 
 @pytest.fixture()
@@ -55,7 +46,7 @@ def test_fifos_sockets_and_escaping_symlinks_are_rejected_with_reasons(hostile_i
     proc = subprocess.run([str(DOCCLEAN), "run", str(hostile_inbox), "--archive", str(root), "--quiet"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    fate = _fates(root)
+    fate = fates(root)
     assert fate["good.txt"]["disposition"] == "archived"
     # a symlink inside the folder is followed; it and its target are one input, listed once
     assert [fate[n]["disposition"] for n in ("inside.txt", "inner.txt") if n in fate] == ["archived"]
@@ -78,7 +69,7 @@ def test_an_oversized_input_is_rejected_unread_and_not_stored(seed_paths, tmp_pa
     config.write_text(f"[decode]\nmax_bytes = {len(seed_paths[2].read_bytes()) + 10}\n")
     root = tmp_path / "a"
     assert main(["run", str(inbox), "--archive", str(root), "--config", str(config), "--quiet"]) == 0
-    fate = _fates(root)
+    fate = fates(root)
     assert fate["small.txt"]["disposition"] == "archived"
     d = fate["big.txt"]
     assert (d["disposition"], d["reason"], d["bytes"]) == ("rejected", "too_large", 12000)
@@ -114,7 +105,7 @@ def test_the_allow_list_limits_the_cli_and_the_dag(seed_paths, tmp_path, monkeyp
     root = tmp_path / "a"
     assert main(["run", str(allowed), str(elsewhere / "no.txt"), "/etc/hostname",
                  "--archive", str(root), "--quiet"]) == 0
-    fate = _fates(root)
+    fate = fates(root)
     assert fate["ok.txt"]["disposition"] == "archived"
     assert fate["no.txt"]["reason"] == "outside_input_roots"
     assert fate["hostname"]["reason"] == "outside_input_roots" and fate["hostname"]["sha256"] is None

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from pathlib import Path
+
+from hostile import fates
 
 from archive import writer
 from archive.batch import CleanResult
@@ -14,15 +15,6 @@ from archive.cli import main
 from archive.flow import run_paths
 from cleaners import runner
 from cleaners.config import PipelineConfig
-
-
-def _dispositions(root: Path) -> dict[str, dict]:
-    out = {}
-    for path in sorted(root.glob("run-*/v1/content/metadata/dispositions.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            d = json.loads(line)
-            out[Path(d["path"]).name] = d
-    return out
 
 
 def test_a_page_that_cleans_to_nothing_is_rejected_and_the_run_goes_on(seed_paths, tmp_path, capsys):
@@ -34,7 +26,7 @@ def test_a_page_that_cleans_to_nothing_is_rejected_and_the_run_goes_on(seed_path
     (inbox / "good.txt").write_bytes(seed_paths[0].read_bytes())
     root = tmp_path / "a"
     assert main(["run", str(inbox), "--archive", str(root), "--quiet"]) == 0
-    fate = _dispositions(root)
+    fate = fates(root)
     assert fate["good.txt"]["disposition"] == "archived"
     for name in ("script.html", "nested.html"):
         assert fate[name]["disposition"] == "rejected", fate[name]
@@ -50,7 +42,7 @@ def test_a_name_that_is_not_utf8_is_kept_losslessly(seed_paths, tmp_path, capsys
     (inbox / name).write_bytes(seed_paths[1].read_bytes())
     root = tmp_path / "a"
     assert main(["run", str(inbox), "--archive", str(root), "--quiet"]) == 0
-    (d,) = _dispositions(root).values()
+    (d,) = fates(root).values()
     assert d["disposition"] == "archived"
     assert d["path"].endswith("bad\\xff\\xfename.txt")
     assert bytes.fromhex(d["path_bytes"]) == os.fsencode(inbox / name)
