@@ -1125,16 +1125,22 @@ def _fix_codepages(line: str, ctx: _Context) -> list[Edit]:
     best: list[Edit] = []
     best_score = (0.0, 0)
     utf8_cp1252 = False
+    # A line whose every character cp1252/Latin-1 can have made, and whose bytes then hold
+    # UTF-8, is UTF-8 for ftfy (which reads further than a round trip: "é\xad\x8fè”š" is
+    # 魏蔚), not for another codepage's UTF-8 reading.
+    raw = b"".join(_wrong_bytes(ch, "cp1252") for ch in line if not ch.isascii())
+    cp1252_line = bytes((BARRIER,)) not in raw and UTF8_SEQ.search(raw) is not None
     for codepage in cfg.codepages:
         if not _codepage_patterns(codepage)[0].search(line):
             continue
         candidates = [_dbcs_edits(line, source, codepage, cfg) for source in DBCS_CHAR]
-        candidates.append(_roundtrip_edits(line, codepage, cfg))
+        if codepage == "cp1252" or not cp1252_line:
+            candidates.append(_roundtrip_edits(line, codepage, cfg))
         for index, edits in enumerate(candidates):
             score = _saving(line, edits)
             if score > best_score:
                 best, best_score = edits, score
-                utf8_cp1252 = codepage == "cp1252" and index == len(candidates) - 1
+                utf8_cp1252 = codepage == "cp1252" and index == len(DBCS_CHAR)
     # UTF-8 read as cp1252/Latin-1 is the ftfy and utf8:cp1252 fixers' job (they run next)
     return [] if best and utf8_cp1252 else best
 
