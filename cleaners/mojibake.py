@@ -1061,6 +1061,12 @@ def _dbcs_edits(line: str, source: str, codepage: str, cfg: RepairConfig) -> lis
                     runs.append((offset, raw[pos:stop], pieces, unsure, before, restored))
             if gap is not None:
                 pos = gap.end()
+    # Words of a language the codepage is for ("беджа", "Ελλάδα", "Dvořák") are letters in
+    # their case; double-byte characters read through it mix cases and symbols ("ÓůÓĂ", "¹¤×÷",
+    # "ОТУГИнјю"). A run needs that sign of its own, unless two runs of the line have it.
+    signed = [_unlike_words(run[4]) for run in runs]
+    if sum(signed) < 2:
+        runs = [run for run, sign in zip(runs, signed, strict=True) if sign]
     restored = "".join(run[5] for run in runs)
     if len(restored) < cfg.min_codepage_chars:
         return []
@@ -1075,6 +1081,24 @@ def _dbcs_edits(line: str, source: str, codepage: str, cfg: RepairConfig) -> lis
         if c_after <= c_before and all(char_cost(ch) < cfg.refuse_char_cost for ch in restored):
             edits += _dbcs_run_edits(offset, raw, pieces, unsure, source, codepage, c_before, c_after)
     return edits
+
+
+def _unlike_words(garbled: str) -> bool:
+    """Does `garbled` hold two neighbours no word has: a lower-case letter then an upper-case
+    one, or a symbol, number or control next to another non-ASCII character?
+
+    >>> _unlike_words("ÓůÓĂČíĽţ"), _unlike_words("¹¤×÷"), _unlike_words("беджа"), _unlike_words("Ελλάδα")
+    (True, True, False, False)
+    """
+    for a, b in itertools.pairwise(garbled):
+        if a.isascii() and b.isascii():
+            continue
+        if a.islower() and b.isupper():
+            return True
+        if (not a.isascii() and not b.isascii()
+                and (unicodedata.category(a)[0] in "SNC" or unicodedata.category(b)[0] in "SNC")):
+            return True
+    return False
 
 
 def _dbcs_run_edits(offset: int, raw: bytes, pieces: list[Piece], unsure: set[int], source: str,
@@ -1152,8 +1176,13 @@ def _fix_codepages(line: str, ctx: _Context) -> list[Edit]:
         if not _codepage_patterns(codepage)[0].search(line):
             continue
         candidates = [_dbcs_edits(line, source, codepage, cfg) for source in DBCS_CHAR]
-        if codepage == "cp1252" or not cp1252_line:
+        if codepage == "cp1252":
             candidates.append(_roundtrip_edits(line, codepage, cfg))
+        elif not cp1252_line:  # the sign asked of double-byte runs ("ејџ" is 弟 in UTF-8)
+            utf8 = _roundtrip_edits(line, codepage, cfg)
+            decoded = [e for e in utf8 if e.action != "flag"]
+            signed = [e for e in decoded if _unlike_words(line[e.start:e.end])]
+            candidates.append(utf8 if len(signed) >= 2 or len(signed) == len(decoded) else signed)
         for index, edits in enumerate(candidates):
             score = _saving(line, edits)
             if score > best_score:

@@ -36,8 +36,9 @@ the last byte dropped, and with one byte missing in the middle of a character. I
     guessed character (`invented`, floor 0), and the rest restored exactly; a lost lead byte
     whose trail is ASCII 40-7E leaves a plain letter and is counted as undetectable;
   - negatives: the same clean lines and other clean text (classical Chinese, the golden
-    negatives, European languages, code, Japanese and Korean: CPython's cjkencodings and
-    uchardet's samples when the corpus is there, a few written lines when not), floor 0 changed.
+    negatives, European languages: a few written lines and CLDR's names in 27 locales via
+    babel, code, Japanese and Korean: CPython's cjkencodings and uchardet's samples when the
+    corpus is there, a few written lines when not), floor 0 changed.
 """
 
 from __future__ import annotations
@@ -309,6 +310,7 @@ def negative_lines(corpus: Path | None) -> dict[str, list[str]]:
         kinds[kind] += case["original"].split("\n")
     for kind, lines in WRITTEN_NEGATIVES.items():
         kinds[kind] += [part for line in lines for part in line.split("\n")]
+    kinds["european (CLDR names)"] += cldr_lines()
     if corpus is not None:
         cjk = corpus / "cpython_cjkencodings" / "Lib" / "test" / "cjkencodings"
         for name, kind in (("euc_jp-utf8.txt", "japanese"), ("iso2022_jp-utf8.txt", "japanese"),
@@ -326,6 +328,32 @@ def negative_lines(corpus: Path | None) -> dict[str, list[str]]:
         kinds["korean"] += ["파이썬은 1991년 귀도 반 로섬이 발표한 프로그래밍 언어입니다.",
                             "서울특별시는 대한민국의 수도이다."]
     return {kind: [line for line in lines if line.strip()] for kind, lines in kinds.items()}
+
+
+# Locales whose letters are the codepages' upper halves: Cyrillic, Greek, Central European,
+# Baltic, Turkish, Nordic, Western.
+CLDR_LOCALES = ("ru uk bg sr mk el pl cs sk hu ro hr sl tr lv lt et de fr es pt it is da sv nb "
+                "fi az").split()
+
+
+def cldr_lines() -> list[str]:
+    """Real European words next to Chinese: the CLDR names of territories, languages, months
+    and days in each locale (babel, installed with the dev extra), six to a line, and three in
+    a Chinese sentence. Empty when babel is not installed."""
+    try:
+        from babel import Locale
+    except ImportError:
+        return []
+    lines: list[str] = []
+    for code in CLDR_LOCALES:
+        locale = Locale.parse(code)
+        words = [w for w in [*locale.territories.values(), *list(locale.languages.values())[:300],
+                             *locale.months["format"]["wide"].values(),
+                             *locale.days["format"]["wide"].values()] if not w.isascii()]
+        for i in range(0, len(words), 6):
+            lines.append(" ".join(words[i:i + 6]))
+            lines.append("（" + "、".join(words[i:i + 3]) + "）是外文名称。")
+    return lines
 
 
 def _source_bytes(line: str, source: str, to_traditional: Callable[[str], str]) -> bytes | None:
