@@ -88,7 +88,7 @@ from cleaners.model import Change, CleaningError, Document, Explained
 log = logging.getLogger(__name__)
 
 STEP = "mojibake.repair"
-VERSION = "1"
+VERSION = "2"  # 2: Chinese bytes read through single-byte codepages; damaged remainders flagged
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,8 @@ class RepairConfig:
     legacy_codecs: tuple[str, ...] = ("gb18030", "big5")
     # Single-byte codepages a Chinese file is read through on a machine with another locale
     # (issue #15): GBK/GB18030, Big5 and UTF-8 bytes are tried through each (UTF-8 through
-    # cp1252/Latin-1 is the ftfy and utf8:cp1252 fixers' job). Windows, ISO and Mac codepages
-    # in the order they turned up in real damage; the best-explaining one wins per line.
+    # cp1252/Latin-1 is the ftfy and utf8:cp1252 fixers' job): the issue's list, Windows, ISO
+    # and Mac; the reading that saves the most cost wins the line, the first on a tie.
     codepages: tuple[str, ...] = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257",
                                   "iso8859-2", "iso8859-5", "iso8859-7", "koi8-r", "mac-roman")
     # A candidate's mean cost (-log10 frequency per character) must be at most this: clean
@@ -116,7 +116,8 @@ class RepairConfig:
     # be ~20x less likely per character than its repair). 1.5 missed two-character runs such as
     # "鍦板潃" (地址, gain 1.34); at 1.3 still 0 of 66,863 clean corpus lines change (eval_repair.py).
     min_cost_gain: float = 1.3
-    # The same for UTF-8 read as cp1252, where the UTF-8 structure is the evidence (Latin text
+    # The same for UTF-8 read as cp1252 (and since issue #15 as any single-byte codepage), where
+    # the UTF-8 structure is the evidence (Latin text
     # almost never forms valid UTF-8 that decodes to Chinese: ftfy's premise); it may even score
     # a little worse, as mojibake made of "…" and "“" looks cheap ("é›…" is 雅, corpus).
     min_cost_gain_cp1252: float = -1.0
@@ -915,14 +916,23 @@ def _codepage_patterns(codepage: str) -> tuple[re.Pattern[str], re.Pattern[str]]
     The sign is a character from the codepage's upper half that clean Chinese text does not
     use, followed by another upper-half character, directly or after one ASCII @-~ (every
     double-byte character becomes two upper-half characters, or one and its trail byte 40-7E
-    before the next; every UTF-8 one a lead and continuations): "ÓůÓĂ", "ОТУГ", "\x8fV\x96"
+    before the next; every UTF-8 one a lead and continuations): "ÓůÓĂ", "ОТУГ", "\\x8fV\\x96"
     (廣東 in GBK), "ε±" (山 in UTF-8, cp1253). An accented letter followed by plain letters
     ("zhùn", "café") is not one: pinyin and European words stay on the fast side.
     """
-    high = "".join(ch for ch, byte in _codepage_table(codepage).items() if byte >= 0x80)
-    signs = re.escape("".join(ch for ch in high if ch not in CJK_TEXT_SYMBOLS))
-    return (re.compile(f"[{signs}][@-~]?[{re.escape(high)}]"),
-            re.compile(f"[\\x00-\\x7f{re.escape(''.join(high))}\\ufffd]+"))
+    return (_sign_pattern((codepage,)), re.compile(f"[\\x00-\\x7f{re.escape(_upper_half(codepage))}\\ufffd]+"))
+
+
+def _upper_half(codepage: str) -> str:
+    return "".join(ch for ch, byte in _codepage_table(codepage).items() if byte >= 0x80)
+
+
+@functools.cache
+def _sign_pattern(codepages: tuple[str, ...]) -> re.Pattern[str]:
+    """The sign of damage of any of `codepages` (see `_codepage_patterns`)."""
+    high = "".join(sorted({ch for codepage in codepages for ch in _upper_half(codepage)}))
+    signs = "".join(ch for ch in high if ch not in CJK_TEXT_SYMBOLS)
+    return re.compile(f"[{re.escape(signs)}][@-~]?[{re.escape(high)}]")
 
 
 @functools.cache
@@ -931,24 +941,11 @@ def _damage_signs() -> str:
     a character class body for `_suspect_patterns`. Pinyin letters (ù, ā, ǎ...) are left to
     the other signs: a line of damage has plenty of those, and pinyin in clean text is common."""
     chars: set[str] = set()
-    for codepage in RepairConfig().codepages:
-        chars |= {ch for ch, byte in _codepage_table(codepage).items()
+    for codepage in RepairConfig().codepages:  # 80-9F: C1 controls are signs already, and
+        chars |= {ch for ch, byte in _codepage_table(codepage).items()  # ‚„…‰ are punctuation
                   if byte >= 0xA0 and ch not in CJK_TEXT_SYMBOLS}
     chars -= set(ruby.PINYIN_LETTERS.replace("a-z", ""))
     return re.escape("".join(sorted(chars)))
-
-
-@functools.cache
-def _any_codepage_sign(codepages: tuple[str, ...]) -> re.Pattern[str]:
-    """One search for the sign of damage of any of `codepages` (`_codepage_patterns`): a line
-    without it is not tried codepage by codepage."""
-    signs: set[str] = set()
-    high: set[str] = set()
-    for codepage in codepages:
-        chars = {ch for ch, byte in _codepage_table(codepage).items() if byte >= 0x80}
-        high |= chars
-        signs |= chars - CJK_TEXT_SYMBOLS
-    return re.compile(f"[{re.escape(''.join(sorted(signs)))}][@-~]?[{re.escape(''.join(sorted(high)))}]")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -1162,7 +1159,7 @@ def _fix_codepages(line: str, ctx: _Context) -> list[Edit]:
     ['现在工作']
     """
     cfg = ctx.cfg
-    if not _any_codepage_sign(cfg.codepages).search(line):
+    if not _sign_pattern(cfg.codepages).search(line):  # one search for them all
         return []
     best: list[Edit] = []
     best_score = (0.0, 0)
