@@ -1133,6 +1133,16 @@ def _dbcs_run_edits(offset: int, raw: bytes, pieces: list[Piece], unsure: set[in
     return edits
 
 
+# A line whose non-ASCII bytes are this much whole UTF-8 sequences is UTF-8 read through the
+# codepage: GBK or Big5 pairs make UTF-8 only by chance (a few "Ã·" in a line of them).
+UTF8_LINE_SHARE = 0.9
+
+
+def _utf8_share(raw: bytes) -> float:
+    """Share of the bytes of `raw` (non-ASCII bytes only) in whole UTF-8 sequences."""
+    return sum(len(m.group()) for m in UTF8_SEQ.finditer(raw)) / max(len(raw), 1)
+
+
 def _saving(line: str, edits: list[Edit]) -> tuple[float, int]:
     """Cost a reading saves over the line: every garbled character counts as a symbol, every
     character read back at its own cost. Readings of the same bytes compare fairly: UTF-8
@@ -1169,10 +1179,21 @@ def _fix_codepages(line: str, ctx: _Context) -> list[Edit]:
     # 魏蔚), not for another codepage's UTF-8 reading.
     raw = b"".join(_wrong_bytes(ch, "cp1252") for ch in line if not ch.isascii())
     cp1252_line = bytes((BARRIER,)) not in raw and UTF8_SEQ.search(raw) is not None
+    if cp1252_line and _utf8_share(raw) >= UTF8_LINE_SHARE:
+        return []  # UTF-8 through and through: ftfy's (and fast: no double-byte reading tried)
+    # Only the codepages that can have made the most of the line's characters: one that cannot
+    # encode some of them reads less of it and never wins (and each reading costs time).
+    high = [ch for ch in line if not ch.isascii()]
+    reach = {cp: sum(ch in _codepage_table(cp) for ch in high) for cp in cfg.codepages
+             if _codepage_patterns(cp)[0].search(line)}
     for codepage in cfg.codepages:
-        if not _codepage_patterns(codepage)[0].search(line):
+        if codepage not in reach or reach[codepage] < max(reach.values()):
             continue
-        candidates = [_dbcs_edits(line, source, codepage, cfg) for source in DBCS_CHAR]
+        raw = b"".join(_wrong_bytes(ch, codepage) for ch in high)
+        if _utf8_share(raw) >= UTF8_LINE_SHARE:  # UTF-8 through this codepage: no pairs tried
+            candidates = []
+        else:
+            candidates = [_dbcs_edits(line, source, codepage, cfg) for source in DBCS_CHAR]
         if codepage == "cp1252":
             candidates.append(_roundtrip_edits(line, codepage, cfg))
         elif not cp1252_line:  # the sign asked of double-byte runs ("ејџ" is 弟 in UTF-8)
@@ -1180,11 +1201,11 @@ def _fix_codepages(line: str, ctx: _Context) -> list[Edit]:
             decoded = [e for e in utf8 if e.action != "flag"]
             signed = [e for e in decoded if _unlike_words(line[e.start:e.end])]
             candidates.append(utf8 if len(signed) >= 2 or len(signed) == len(decoded) else signed)
-        for index, edits in enumerate(candidates):
+        for edits in candidates:
             score = _saving(line, edits)
             if score > best_score:
                 best, best_score = edits, score
-                utf8_cp1252 = codepage == "cp1252" and index == len(DBCS_CHAR)
+                utf8_cp1252 = codepage == "cp1252" and edits is candidates[-1]
     # UTF-8 read as cp1252/Latin-1 is the ftfy and utf8:cp1252 fixers' job (they run next)
     return [] if best and utf8_cp1252 else best
 
