@@ -10,15 +10,27 @@ Fast path. Most input is clean, so the whole text is first searched with three s
 patterns (`_suspect_patterns`): the characters mojibake is made of (Latin-1 letters that are
 UTF-8 lead bytes, Ã-ô; the GBK/Big5 characters every UTF-8 Chinese character turns into when its
 lead byte E4-E9 is read as GBK or Big5: 鏁, 涓, 鍚 ...; private-use code points, U+FFFD, 锟,
-C0/C1 controls, Yi syllables, pinyin tone letters), character references, and "(reading)". A
+C0/C1 controls, Yi syllables, pinyin tone letters, and the letters of the single-byte
+codepages that GBK/Big5 bytes become: Ó, Ă, Ж, Ω, ├...), character references, and "(reading)". A
 text with none of them is returned untouched without running ftfy or any search (~40 MB/s on
 the seeds and corpus pages, `scripts/bench_repair.py`); otherwise only the lines with a hit go
 through the fixers, and each fixer has its own cheap gate (a line without à-ï is not decoded as
 cp1252, one without a private-use character is not realigned...).
 
-The named fixers, in order, each on the output of the one before (issue #4):
+The named fixers, in order, each on the output of the one before (issue #4, issue #15):
 
 ``entities``     HTML entities and numeric character references left in text ("&#25968;", "&amp;").
+``codepage``     Chinese bytes read through a single-byte codepage (`RepairConfig.codepages`:
+                 cp1250-1257, ISO-8859-2/5/7, KOI8-R, mac-roman, cp1252/Latin-1): GBK/GB18030
+                 and Big5 (``gb18030:cp1250``: "ÓůÓĂČíĽţ" is 御用软件) and UTF-8
+                 (``utf8:cp1251``). Only codepages whose sign of damage is on the line are
+                 tried; every (source, codepage) reading is weighed and the one that saves the
+                 most cost wins the line; UTF-8 read as cp1252 is left to ftfy. A double-byte
+                 run is read by a cheapest-path search that may leave a byte out: a lost byte
+                 shifts every later pair, so the damaged character and whatever the search is
+                 unsure of stay as they were, flagged ``flag:damaged`` (lossy, with where).
+                 Runs before ftfy, which would read GBK bytes as inconsistent UTF-8 ("É½" is 山,
+                 not "ɽ"); a line it claims is not given to ftfy afterwards.
 ``ftfy``         UTF-8 read as cp1252/Latin-1 ("æ•°å­—"), via ``ftfy.fix_and_explain`` with a
                  CJK-safe config: no width folding, no quote uncurling, NFC not NFKC, no line
                  break or control-character changes (those would break line structure or
@@ -31,7 +43,9 @@ The named fixers, in order, each on the output of the one before (issue #4):
                  lists the likeliest characters as ``suggestions``; nothing is guessed into the
                  text. The one exception is certain: a U+FFFD that only the byte 0x80 can
                  have produced (`_only_0x80`). "€" is read both as cp936's 0x80 and as
-                 GB18030's A2 E3.
+                 GB18030's A2 E3. What is left next to a repaired run that is UTF-8 cut short
+                 (了 without its last byte read as GB18030 is "浜") is flagged ``flag:damaged``,
+                 as are such leftovers of ftfy's repair of cp1252.
 ``realign``      GBK decoded one byte off after a lost byte (seed 003: "?!皵底终O" is
                  "。“數字政府建設"): the run is encoded as GB18030 (ASCII punctuation tried as
                  the full-width form it was folded from), every lead byte is tried in front
@@ -56,6 +70,7 @@ repaired text (STYLE.md §2, ftfy's apply_plan).
 
 from __future__ import annotations
 
+import codecs
 import functools
 import html
 import itertools
@@ -73,7 +88,7 @@ from cleaners.model import Change, CleaningError, Document, Explained
 log = logging.getLogger(__name__)
 
 STEP = "mojibake.repair"
-VERSION = "1"
+VERSION = "2"  # 2: Chinese bytes read through single-byte codepages; damaged remainders flagged
 
 
 @dataclass(frozen=True)
@@ -81,12 +96,19 @@ class RepairConfig:
     fix_entities: bool = True  # issue #4 item 5: "&#25968;" and "&amp;" left in extracted text
     fix_latin1: bool = True  # issue #4 item 3: UTF-8 read as cp1252/Latin-1 (ftfy, then our round trip)
     fix_legacy: bool = True  # issue #4 item 2: UTF-8 read as GB18030/GBK or Big5
+    fix_codepages: bool = True  # issue #15: Chinese bytes read through a single-byte codepage
     fix_realign: bool = True  # issue #4 item 1: GBK decoded one byte off (seed 003)
     fix_ruby: bool = True  # issue #4 item 4: flattened pinyin annotations (seed 004)
     strip_controls: bool = True  # issue #4 item 5: stray C0/C1 controls; tab, CR and LF are kept
     # Wrong codecs tried, in order, for UTF-8 mojibake (GBK is a subset of GB18030; "€" from
     # cp936's 0x80 is handled too). Big5 last: its mojibake is mostly lossy.
     legacy_codecs: tuple[str, ...] = ("gb18030", "big5")
+    # Single-byte codepages a Chinese file is read through on a machine with another locale
+    # (issue #15): GBK/GB18030, Big5 and UTF-8 bytes are tried through each (UTF-8 through
+    # cp1252/Latin-1 is the ftfy and utf8:cp1252 fixers' job): the issue's list, Windows, ISO
+    # and Mac; the reading that saves the most cost wins the line, the first on a tie.
+    codepages: tuple[str, ...] = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257",
+                                  "iso8859-2", "iso8859-5", "iso8859-7", "koi8-r", "mac-roman")
     # A candidate's mean cost (-log10 frequency per character) must be at most this: clean
     # Chinese averages about 3.0 (seeds), GBK mojibake of it 5.5-8 (corpus rows).
     max_candidate_cost: float = 4.6
@@ -94,10 +116,34 @@ class RepairConfig:
     # be ~20x less likely per character than its repair). 1.5 missed two-character runs such as
     # "鍦板潃" (地址, gain 1.34); at 1.3 still 0 of 66,863 clean corpus lines change (eval_repair.py).
     min_cost_gain: float = 1.3
-    # The same for UTF-8 read as cp1252, where the UTF-8 structure is the evidence (Latin text
+    # The same for UTF-8 read as cp1252 (and since issue #15 as any single-byte codepage), where
+    # the UTF-8 structure is the evidence (Latin text
     # almost never forms valid UTF-8 that decodes to Chinese: ftfy's premise); it may even score
     # a little worse, as mojibake made of "…" and "“" looks cheap ("é›…" is 雅, corpus).
     min_cost_gain_cp1252: float = -1.0
+    # Codepage repair of GBK/Big5 bytes: a run must restore at least this many CJK characters
+    # (one pair of accented letters, "ří" in "Dvořák", can read as a common character by chance).
+    min_codepage_chars: int = 2
+    # Codepage repair: the cost of leaving one byte out of a double-byte reading (-log10 units,
+    # as char_cost). A lost byte shifts every later pair, and the shifted pairs read as rare
+    # characters (~5.5 each against ~3 for the true text): past a few characters leaving the
+    # orphan out is far cheaper.
+    orphan_byte_cost: float = 8.0
+    # Codepage repair: characters the runs that look unlike words must restore before the
+    # line's other runs are read too (`_unlike_words`). With 4, CLDR names in 27 European
+    # locales change 0 of 2,698 lines (eval_repair.py --synthetic); a run needs a sign of its
+    # own otherwise.
+    min_signed_chars: int = 4
+    # Codepage repair: a byte whose leaving-out costs within this much of the best reading is
+    # unsure, and the characters over it stay as they were (flagged): 2.0 is 100x less likely.
+    orphan_margin: float = 2.0
+    # Codepage repair: one ASCII letter (40-7E) read alone between non-ASCII bytes, where it
+    # could be the first one's trail. A pair shifted by a lost byte ends on one ("ЖЅп@" missing
+    # a byte reads "斤@" for "平顯"); as unlikely as the lost byte itself. Tried 2, 4, 6, 8 on the
+    # synthetic benchmark's seed lines and checked on its corpus lines (held out): GBK/Big5 lines
+    # missing a byte mid-line with a guessed character 534 -> 88 of 2,357, intact lines read
+    # exactly 98.1% -> 98.2% (the letter must sit between two such bytes: "码AV" is a word).
+    glued_ascii_cost: float = 8.0
     # Per-character cost from which a candidate is refused outright: private use, U+FFFD,
     # controls, unassigned code points (cost 10) never appear in a repair we accept.
     refuse_char_cost: float = 9.5
@@ -348,7 +394,7 @@ def _suspect_patterns() -> tuple[re.Pattern[str], ...]:
     controls = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
     latin_leads = "\u00c2-\u00f4"
     private = "\ue000-\uf8ff\ua000-\ua4cf"
-    return (re.compile(f"[{controls}{latin_leads}{private}{chars}]"),
+    return (re.compile(f"[{controls}{latin_leads}{private}{chars}{_damage_signs()}]"),
             ENTITY,
             re.compile(f"[(（]?[{ruby.PINYIN_LETTERS}]{{1,{ruby.MAX_SYLLABLE}}}[)）]"))
 
@@ -491,6 +537,9 @@ def _wrong_bytes(char: str, codec: str) -> bytes:
     """The bytes the wrong decoder `codec` read as `char` (BARRIER if it cannot have)."""
     if char == "\ufffd":
         return bytes((PLACEHOLDER,))
+    if codec not in WRONG_CODECS:  # a single-byte codepage (issue #15)
+        byte = _codepage_table(codec).get(char)
+        return bytes((BARRIER if byte is None else byte,))
     if codec == "cp1252" and 0x80 <= ord(char) <= 0x9F:
         return bytes((ord(char),))  # undefined cp1252 bytes pass through as C1 (sloppy decoding)
     if char == "€" and codec in EURO_BYTE:
@@ -510,6 +559,9 @@ def _run_start_pattern(codec: str) -> re.Pattern[str]:
     or is one of à-ï (cp1252). A line without one is skipped without encoding it."""
     if codec == "cp1252":
         return re.compile("[\u00e0-\u00ef]")
+    if codec not in TRAIL_PAIRS:  # a single-byte codepage: the characters of bytes E0-EF
+        leads = "".join(ch for ch, byte in _codepage_table(codec).items() if 0xE0 <= byte <= 0xEF)
+        return re.compile(f"[{re.escape(leads)}]")
     name, trails = TRAIL_PAIRS[codec]
     chars = _lead_pair_chars(name, range(0xE0, 0xF0), trails)
     return re.compile(f"[{re.escape(chars)}]")
@@ -622,7 +674,7 @@ def _roundtrip_edits(line: str, codec: str, cfg: RepairConfig) -> list[Edit]:
     """
     if not _run_start_pattern(codec).search(line):
         return []
-    if codec == "cp1252" or "€" not in line:
+    if codec not in EURO_READINGS or "€" not in line:
         return _roundtrip_once(line, codec, cfg, None)
     readings = [_roundtrip_once(line, codec, cfg, euro) for euro in EURO_READINGS[codec]]
     if len(readings) == 1:
@@ -636,12 +688,13 @@ def _roundtrip_edits(line: str, codec: str, cfg: RepairConfig) -> list[Edit]:
 def _explained(edits: list[Edit]) -> float:
     """How much of a line a set of edits explains: cost saved, summed over characters."""
     return sum((float(e.extra["cost_before"]) - float(e.extra["cost_after"])) * len(e.after)
-               for e in edits)
+               for e in edits if e.action != "flag")
 
 
 def _roundtrip_once(line: str, codec: str, cfg: RepairConfig, euro: bytes | None) -> list[Edit]:
     raw, starts, inferred = _encode(line, codec, euro)
-    edits = []
+    edits: list[Edit] = []
+    spans: list[tuple[int, int]] = []  # byte ranges of the repaired runs
     for run in UTF8_RUN.finditer(raw):
         if not THREE_BYTES.search(raw, run.start(), run.end()):
             continue  # only 2-byte sequences: accents and Hebrew, never Chinese
@@ -675,9 +728,10 @@ def _roundtrip_once(line: str, codec: str, cfg: RepairConfig, euro: bytes | None
         n_chars = sum(1 for ch in after if not ch.isascii())
         if lost > cfg.max_lost_share * max(n_chars, 1):
             continue
-        # cp1252: UTF-8 structure alone is the evidence (Latin text almost never forms valid
-        # 3-byte UTF-8 decoding to Chinese: ftfy's premise), so less gain is asked of it.
-        gain = cfg.min_cost_gain_cp1252 if codec == "cp1252" else cfg.min_cost_gain
+        # cp1252 and the other single-byte codepages: UTF-8 structure alone is the evidence
+        # (Latin, Cyrillic or Greek text almost never forms valid 3-byte UTF-8 decoding to
+        # Chinese: ftfy's premise), so less gain is asked of it.
+        gain = cfg.min_cost_gain if codec in TRAIL_PAIRS else cfg.min_cost_gain_cp1252
         ok, c_before, c_after = _judge(before, after, lost, cfg, gain)
         if not ok:
             continue
@@ -696,6 +750,76 @@ def _roundtrip_once(line: str, codec: str, cfg: RepairConfig, euro: bytes | None
                 for token in lost_tokens]
         edits.append(Edit(start, end, after, "decode", f"utf8:{codec}", why, lossy=bool(lost),
                           extra=extra))
+        spans.append((body[0][0], body[-1][1]))
+    if spans:
+        edits += _damaged_edges(raw, starts, spans, codec)
+    return edits
+
+
+UTF8_SEQ = re.compile(_SEQ)
+
+
+def _utf8_fragment(chunk: bytes) -> bool:
+    """Is `chunk` UTF-8 that lost bytes: whole sequences, cut-short ones and stray continuation
+    bytes only, at least one of them damaged? ("浜" read back as GB18030 is E4 BA: 了 without
+    its last byte.) A byte that UTF-8 never uses (C0, C1, F5-FF) rules it out.
+
+    >>> [_utf8_fragment(bytes.fromhex(h)) for h in ("e4 ba", "e4 ba 86", "d5 fe")]
+    [True, False, False]
+    """
+    pos, damaged = 0, False
+    while pos < len(chunk):
+        m = UTF8_SEQ.match(chunk, pos)
+        if m:
+            pos = m.end()
+            continue
+        byte = chunk[pos]
+        if 0x80 <= byte <= 0xBF or byte == PLACEHOLDER:
+            pos += 1  # a continuation byte whose lead was lost
+        elif 0xC2 <= byte <= 0xF4:
+            need = 1 if byte < 0xE0 else 2 if byte < 0xF0 else 3
+            pos += 1
+            while need and pos < len(chunk) and 0x80 <= chunk[pos] <= 0xBF:
+                pos, need = pos + 1, need - 1
+        else:
+            return False
+        damaged = True
+    return damaged
+
+
+def _damaged_edges(raw: bytes, starts: dict[int, int], spans: list[tuple[int, int]],
+                   codec: str) -> list[Edit]:
+    """Flags for what is left next to the repaired byte spans that is UTF-8 with bytes missing.
+
+    The stretch of non-ASCII bytes after (and before) a repaired span, past any ASCII and up to
+    the next span, is flagged when it reads as cut-short UTF-8 (`_utf8_fragment`): the damaged
+    remainder stays as it was, never guessed (issue #15, "又发现一处，别漏" + 浜).
+    """
+    edits: list[Edit] = []
+    spans = sorted(spans)
+    bounds = [0, *(x for span in spans for x in span), len(raw)]
+    for index, (start, end) in enumerate(spans):
+        for side, lo, hi in (("after", end, bounds[2 * index + 3]), ("before", bounds[2 * index], start)):
+            if side == "after":
+                while lo < hi and raw[lo] < 0x80:  # ASCII between ("4月12日" cut after 12)
+                    lo += 1
+                stop = lo
+                while stop < hi and raw[stop] >= 0x80 and raw[stop] != BARRIER:
+                    stop += 1
+                hi = stop
+            else:
+                while hi > lo and raw[hi - 1] < 0x80:
+                    hi -= 1
+                begin = hi
+                while begin > lo and raw[begin - 1] >= 0x80 and raw[begin - 1] != BARRIER:
+                    begin -= 1
+                lo = begin
+            if lo >= hi or lo not in starts or hi not in starts or not _utf8_fragment(raw[lo:hi]):
+                continue
+            edits.append(Edit(starts[lo], starts[hi], "", "flag", "flag:damaged",
+                              f"UTF-8 bytes read as {codec} with bytes missing next to the repaired "
+                              f"text: left as it was, not guessed",
+                              lossy=True, extra={"bytes": raw[lo:hi].hex(" "), "side": side}))
     return edits
 
 
@@ -707,7 +831,30 @@ def _fix_cp1252(line: str, ctx: _Context) -> list[Edit]:
     """
     if not LATIN_LEAD.search(line):
         return []
-    return _roundtrip_edits(line, "cp1252", ctx.cfg)
+    return _roundtrip_edits(line, "cp1252", ctx.cfg) + _leftover_fragments(line)
+
+
+CJK = re.compile("[\u3000-\u9fff\uff00-\uffef]")
+CP1252_STRETCH = re.compile("[\u0080-\u00ff\u0152-\u2122]{2,}")
+
+
+def _leftover_fragments(line: str) -> list[Edit]:
+    """What ftfy left of UTF-8 read as cp1252 in a repaired Chinese line: stretches of
+    cp1252 letters that are UTF-8 cut short ("點" without its last byte is "é»"), flagged.
+
+    >>> [e.what for e in _leftover_fragments("釋放了哪些重é»")], _leftover_fragments("咖啡館 café")
+    (['flag:damaged'], [])
+    """
+    if len(CJK.findall(line)) < 2:
+        return []
+    edits = []
+    for m in CP1252_STRETCH.finditer(line):
+        raw = b"".join(_wrong_bytes(ch, "cp1252") for ch in m.group())
+        if max(raw) >= 0xE0 and _utf8_fragment(raw):
+            edits.append(Edit(m.start(), m.end(), "", "flag", "flag:damaged",
+                              "UTF-8 bytes read as cp1252/latin-1 with bytes missing: left as it "
+                              "was, not guessed", lossy=True, extra={"bytes": raw.hex(" ")}))
+    return edits
 
 
 def _legacy_fixer(codec: str) -> Fixer:
@@ -719,6 +866,354 @@ def _legacy_fixer(codec: str) -> Fixer:
     fix.__name__ = f"_fix_utf8_as_{codec}"
     fix.__doc__ = f"UTF-8 read as {codec}, round trip (see module docstring)."
     return fix
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixer: Chinese bytes read through a single-byte codepage (issue #15)
+
+# The characters of a single-byte codepage that clean Chinese text uses too (quotes, dashes,
+# ellipsis, middle dot, degree, multiplication sign, currency...): not a sign of damage alone.
+CJK_TEXT_SYMBOLS = frozenset("“”‘’…—–·•×÷°±№€¥£©®‰\u00a0\u00ad")
+# Source encodings read back from the codepage's bytes: a character is a lead byte 81-FE and a
+# trail (GB18030: or a four-byte sequence); the decoders are tried in order.
+DBCS_CHAR = {
+    "gb18030": re.compile(rb"[\x81-\xfe](?:[\x30-\x39][\x81-\xfe][\x30-\x39]|[\x40-\x7e\x80-\xfe])"),
+    "big5": re.compile(rb"[\x81-\xfe][\x40-\x7e\xa1-\xfe]"),
+}
+DBCS_DECODERS = {"gb18030": ("gb18030",), "big5": ("cp950", "big5hkscs")}
+# ASCII that is never part of a double-byte character (trails are 40-7E or high; GB18030's
+# four-byte form uses digits): a run of damage ends there.
+DBCS_BREAK = re.compile(rb"[\x00-\x2f\x3a-\x3f]+")
+
+
+@functools.cache
+def _codepage_table(codepage: str) -> dict[str, int]:
+    """Character → byte for a single-byte codepage (ASCII included). An undefined byte of a
+    Windows codepage is passed through as the C1 control of the same number by sloppy decoders
+    (browsers, ftfy's sloppy codecs), so such a C1 control maps to its own byte; cp1252 also
+    stands for Latin-1, whose 80-9F are all C1 controls (as in `WRONG_CODECS`)."""
+    try:
+        codecs.lookup(codepage)
+    except LookupError as exc:
+        raise CleaningError(f"[repair] codepages: unknown codec {codepage!r} (a Python codec name "
+                            f"such as cp1250, iso8859-5, koi8-r, mac-roman)") from exc
+    table = {chr(byte): byte for byte in range(0x80)}
+    for byte in range(0x80, 0x100):
+        try:
+            char = bytes((byte,)).decode(codepage)
+        except UnicodeDecodeError:
+            continue
+        if len(char) != 1 or char in table:
+            raise CleaningError(f"[repair] codepages: {codepage!r} is not a single-byte codepage")
+        table[char] = byte
+    if len(table) < 0x80 + 0x60:  # cp1253, the sparsest, defines 111 of the 128 upper bytes
+        raise CleaningError(f"[repair] codepages: {codepage!r} is not a single-byte codepage")
+    for byte in range(0x80, 0xA0):
+        if codepage == "cp1252" or byte not in table.values():
+            table.setdefault(chr(byte), byte)
+    return table
+
+
+@functools.cache
+def _codepage_patterns(codepage: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(sign of damage, stretch of characters the codepage can have produced).
+
+    The sign is a character from the codepage's upper half that clean Chinese text does not
+    use, followed by another upper-half character, directly or after one ASCII @-~ (every
+    double-byte character becomes two upper-half characters, or one and its trail byte 40-7E
+    before the next; every UTF-8 one a lead and continuations): "ÓůÓĂ", "ОТУГ", "\\x8fV\\x96"
+    (廣東 in GBK), "ε±" (山 in UTF-8, cp1253). An accented letter followed by plain letters
+    ("zhùn", "café") is not one: pinyin and European words stay on the fast side.
+    """
+    return (_sign_pattern((codepage,)), re.compile(f"[\\x00-\\x7f{re.escape(_upper_half(codepage))}\\ufffd]+"))
+
+
+def _upper_half(codepage: str) -> str:
+    return "".join(ch for ch, byte in _codepage_table(codepage).items() if byte >= 0x80)
+
+
+@functools.cache
+def _sign_pattern(codepages: tuple[str, ...]) -> re.Pattern[str]:
+    """The sign of damage of any of `codepages` (see `_codepage_patterns`)."""
+    high = "".join(sorted({ch for codepage in codepages for ch in _upper_half(codepage)}))
+    signs = "".join(ch for ch in high if ch not in CJK_TEXT_SYMBOLS)
+    return re.compile(f"[{re.escape(signs)}][@-~]?[{re.escape(high)}]")
+
+
+@functools.cache
+def _damage_signs() -> str:
+    """The sign-of-damage characters of the default codepages that the fast path must not skip:
+    a character class body for `_suspect_patterns`. Pinyin letters (ù, ā, ǎ...) are left to
+    the other signs: a line of damage has plenty of those, and pinyin in clean text is common."""
+    chars: set[str] = set()
+    for codepage in RepairConfig().codepages:  # 80-9F: C1 controls are signs already, and
+        chars |= {ch for ch, byte in _codepage_table(codepage).items()  # ‚„…‰ are punctuation
+                  if byte >= 0xA0 and ch not in CJK_TEXT_SYMBOLS}
+    chars -= set(ruby.PINYIN_LETTERS.replace("a-z", ""))
+    return re.escape("".join(sorted(chars)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _dbcs_char(raw: bytes, source: str) -> str | None:
+    for name in DBCS_DECODERS[source]:
+        try:
+            text = raw.decode(name)
+        except UnicodeDecodeError:
+            continue
+        if len(text) == 1:
+            return text
+    return None
+
+
+# A piece of a reading: (first byte, end byte, decoded text or None for a byte left as it was).
+Piece = tuple[int, int, str | None]
+
+
+def _dbcs_steps(raw: bytes, pos: int, source: str, cfg: RepairConfig) -> list[tuple[int, float, str | None]]:
+    """Ways to read on from `pos`: (next position, cost, text); text None is an orphan byte."""
+    byte = raw[pos]
+    if byte < 0x80:
+        # ASCII costs nothing, except one letter alone between non-ASCII bytes: that could be a
+        # trail byte 40-7E, the tell of a pair shifted by a lost byte ("ЖЅп@Цш" missing one
+        # byte reads "斤@著" where "平顯著" was); "码AV", "路N11" are words, not trails
+        glued = (0x40 <= byte <= 0x7E and 0 < pos < len(raw) - 1 and raw[pos - 1] >= 0x80
+                 and raw[pos + 1] >= 0x80)
+        return [(pos + 1, cfg.glued_ascii_cost if glued else 0.0, chr(byte))]
+    steps: list[tuple[int, float, str | None]] = [(pos + 1, cfg.orphan_byte_cost, None)]
+    if pos + 1 < len(raw) and (byte == PLACEHOLDER or raw[pos + 1] == PLACEHOLDER):
+        # U+FFFD: the codepage had no character for a byte (its lead or its trail): the pair is
+        # one lost character, which keeps the pairs after it in step
+        steps.append((pos + 2, cfg.orphan_byte_cost, None))
+    m = DBCS_CHAR[source].match(raw, pos)
+    if m:
+        char = _dbcs_char(m.group(), source)
+        if char is not None and char_cost(char) < cfg.refuse_char_cost:
+            steps.append((m.end(), char_cost(char), char))
+    return steps
+
+
+def _dbcs_read(raw: bytes, source: str, cfg: RepairConfig) -> tuple[list[Piece], set[int]]:
+    """The cheapest reading of `raw` as `source` bytes, and the positions it is unsure of.
+
+    A byte may be left out as an orphan at `orphan_byte_cost`: a lost byte shifts every
+    following pair ("one byte missing in the middle"), and the reading that skips the orphan
+    is far cheaper than the shifted one. Every byte whose leaving-out costs within
+    `orphan_margin` of the best reading is unsure: the pieces over such bytes stay as they
+    were (flagged), so a shifted reading never becomes a guess in the text.
+    """
+    n = len(raw)
+    inf = float("inf")
+    ahead = [inf] * (n + 1)  # cheapest reading of raw[:i]
+    back: list[tuple[int, str | None]] = [(0, None)] * (n + 1)
+    ahead[0] = 0.0
+    steps = [_dbcs_steps(raw, pos, source, cfg) for pos in range(n)]
+    for pos in range(n):
+        for nxt, step_cost, text in steps[pos]:
+            if ahead[pos] + step_cost < ahead[nxt]:
+                ahead[nxt] = ahead[pos] + step_cost
+                back[nxt] = (pos, text)
+    rest = [inf] * (n + 1)  # cheapest reading of raw[i:]
+    rest[n] = 0.0
+    for pos in range(n - 1, -1, -1):
+        rest[pos] = min(step_cost + rest[nxt] for nxt, step_cost, _ in steps[pos])
+    pieces: list[Piece] = []
+    pos = n
+    while pos > 0:
+        prev, text = back[pos]
+        pieces.append((prev, pos, text))
+        pos = prev
+    pieces.reverse()
+    best = ahead[n]
+    unsure = {pos for pos in range(n) if raw[pos] >= 0x80
+              and ahead[pos] + cfg.orphan_byte_cost + rest[pos + 1] <= best + cfg.orphan_margin}
+    return pieces, unsure
+
+
+def _dbcs_edits(line: str, source: str, codepage: str, cfg: RepairConfig) -> list[Edit]:
+    """Runs of `line` that are `source` (GBK/GB18030, Big5) bytes read through `codepage`.
+
+    One character is one byte, so a run's bytes are its characters looked up in the codepage;
+    runs end at ASCII that no double-byte character contains (space, "(", ","...). Each run is
+    read back by `_dbcs_read`. The evidence is weighed per line, as a whole file goes through
+    one wrong codepage: what all runs restore together must score as Chinese (`_judge`, the
+    evidence every round trip uses) and be at least `min_codepage_chars`; then each run is
+    repaired that restores plausible text at all, however short ("(¶þ)" is "(二)"). What the
+    reading is unsure of, and bytes that belong to no character (the lead byte whose trail was
+    lost), stay as they were and are flagged lossy.
+
+    >>> [e.after for e in _dbcs_edits("ÓůÓĂČíĽţ(YYRJ)", "gb18030", "cp1250", RepairConfig())]
+    ['御用软件']
+    """
+    table = _codepage_table(codepage)
+    runs: list[tuple[int, bytes, list[Piece], set[int], str, str]] = []
+    for segment in _codepage_patterns(codepage)[1].finditer(line):
+        raw = bytes(PLACEHOLDER if ch == "\ufffd" else table[ch] for ch in segment.group())
+        pos = 0
+        for gap in itertools.chain(DBCS_BREAK.finditer(raw), (None,)):
+            stop = len(raw) if gap is None else gap.start()
+            if stop - pos >= 2 and max(raw[pos:stop]) >= 0x80:
+                offset = segment.start() + pos
+                pieces, unsure = _dbcs_read(raw[pos:stop], source, cfg)
+                before = restored = ""
+                for start, end, text in pieces:
+                    if text is not None and not text.isascii() and not unsure.intersection(range(start, end)):
+                        before += line[offset + start:offset + end]
+                        restored += text
+                if restored:
+                    runs.append((offset, raw[pos:stop], pieces, unsure, before, restored))
+            if gap is not None:
+                pos = gap.end()
+    # Words of a language the codepage is for ("беджа", "Ελλάδα", "Dvořák") are letters in
+    # their case; double-byte characters read through it mix cases and symbols ("ÓůÓĂ", "¹¤×÷",
+    # "ОТУГИнјю"). A run needs that sign of its own, unless the runs of the line that have it
+    # restore `min_signed_chars` ("(¶þ)" rides on the rest of "(¶þ)¿‚ówÄ¿˜Ë¡£").
+    signed = [_unlike_words(run[4]) for run in runs]
+    if sum(len(run[5]) for run, sign in zip(runs, signed, strict=True) if sign) < cfg.min_signed_chars:
+        runs = [run for run, sign in zip(runs, signed, strict=True) if sign]
+    restored = "".join(run[5] for run in runs)
+    if len(restored) < cfg.min_codepage_chars:
+        return []
+    # The garbled characters are scored as what they are in Chinese text: symbols. ("·" and
+    # "“" cost little as punctuation, but here they are bytes 0xB7 and 0x93 of a character.)
+    symbols = "\u00a9" * len("".join(run[4] for run in runs))
+    if not _judge(symbols, restored, 0, cfg)[0]:
+        return []
+    edits: list[Edit] = []
+    for offset, raw, pieces, unsure, _before, restored in runs:
+        c_before, c_after = COST_SYMBOL, cost(restored)
+        if c_after <= c_before and all(char_cost(ch) < cfg.refuse_char_cost for ch in restored):
+            edits += _dbcs_run_edits(offset, raw, pieces, unsure, source, codepage, c_before, c_after)
+    return edits
+
+
+def _unlike_words(garbled: str) -> bool:
+    """Does `garbled` hold two neighbours no word has: a lower-case letter then an upper-case
+    one, or a symbol, number or control next to another non-ASCII character?
+
+    >>> _unlike_words("ÓůÓĂČíĽţ"), _unlike_words("¹¤×÷"), _unlike_words("беджа"), _unlike_words("Ελλάδα")
+    (True, True, False, False)
+    """
+    for a, b in itertools.pairwise(garbled):
+        if a.isascii() and b.isascii():
+            continue
+        if a.islower() and b.isupper():
+            return True
+        if (not a.isascii() and not b.isascii()
+                and (unicodedata.category(a)[0] in "SNC" or unicodedata.category(b)[0] in "SNC")):
+            return True
+    return False
+
+
+def _dbcs_run_edits(offset: int, raw: bytes, pieces: list[Piece], unsure: set[int], source: str,
+                    codepage: str, c_before: float, c_after: float) -> list[Edit]:
+    """A repaired run's edits: a decode per stretch read for sure, a flag per stretch left."""
+    name = f"{source}:{codepage}"
+    plan = [["encode", codepage], ["decode", source]]
+    edits: list[Edit] = []
+    run_start: int | None = None
+    texts: list[str] = []
+    run_end = 0
+    for start, end, text in [*pieces, (len(raw), len(raw), None)]:
+        good = text is not None and not any(p in unsure for p in range(start, end))
+        if good:
+            if run_start is None:
+                run_start, texts = start, []
+            texts.append(str(text))
+            run_end = end
+            continue
+        if run_start is not None:
+            edits.append(Edit(offset + run_start, offset + run_end, "".join(texts), "decode", name,
+                              f"{'GBK/GB18030' if source == 'gb18030' else 'Big5'} bytes read as "
+                              f"{codepage}: encoded back and decoded as {source}",
+                              extra={"plan": plan, "cost_before": round(c_before, 2),
+                                     "cost_after": round(c_after, 2)}))
+            run_start = None
+        if start < end:
+            if edits and edits[-1].action == "flag" and edits[-1].end == offset + start:
+                last = edits.pop()
+                start = last.start - offset
+            edits.append(Edit(offset + start, offset + end, "", "flag", "flag:damaged",
+                              f"{source} bytes read as {codepage} with a byte lost or unsure here: "
+                              f"left as it was, not guessed", lossy=True,
+                              extra={"bytes": raw[start:end].hex(" ")}))
+    return edits
+
+
+# A line whose non-ASCII bytes are this much whole UTF-8 sequences is UTF-8 read through the
+# codepage: GBK or Big5 pairs make UTF-8 only by chance (a few "Ã·" in a line of them).
+UTF8_LINE_SHARE = 0.9
+
+
+def _utf8_share(raw: bytes) -> float:
+    """Share of the bytes of `raw` (non-ASCII bytes only) in whole UTF-8 sequences."""
+    return sum(len(m.group()) for m in UTF8_SEQ.finditer(raw)) / max(len(raw), 1)
+
+
+def _saving(line: str, edits: list[Edit]) -> tuple[float, int]:
+    """Cost a reading saves over the line: every garbled character counts as a symbol, every
+    character read back at its own cost. Readings of the same bytes compare fairly: UTF-8
+    makes one character of three bytes, GBK of two ("ä¸»é¡µ" is 主页 as UTF-8, 涓婚〉 as GBK).
+    On a tie (cp1250 and cp1252 share most letters), the reading that repairs more wins.
+    """
+    saved = 0.0
+    covered = 0
+    for edit in edits:
+        if edit.action != "flag":
+            garbled = sum(1 for ch in line[edit.start:edit.end] if not ch.isascii())
+            covered += garbled
+            saved += garbled * COST_SYMBOL - sum(char_cost(ch) for ch in edit.after if not ch.isascii())
+    return round(saved, 6), covered
+
+
+def _fix_codepages(line: str, ctx: _Context) -> list[Edit]:
+    """Chinese bytes (GBK/GB18030, Big5, UTF-8) read through a single-byte codepage.
+
+    Only codepages whose sign of damage is on the line are tried; every (source, codepage)
+    reading is computed and the one that explains most of the line wins.
+
+    >>> [e.after for e in _fix_codepages("ÏÖÔÚ¹¤×÷", _Context(RepairConfig(), False))]
+    ['现在工作']
+    """
+    cfg = ctx.cfg
+    if not _sign_pattern(cfg.codepages).search(line):  # one search for them all
+        return []
+    best: list[Edit] = []
+    best_score = (0.0, 0)
+    utf8_cp1252 = False
+    # A line whose every character cp1252/Latin-1 can have made, and whose bytes then hold
+    # UTF-8, is UTF-8 for ftfy (which reads further than a round trip: "é\xad\x8fè”š" is
+    # 魏蔚), not for another codepage's UTF-8 reading.
+    raw = b"".join(_wrong_bytes(ch, "cp1252") for ch in line if not ch.isascii())
+    cp1252_line = bytes((BARRIER,)) not in raw and UTF8_SEQ.search(raw) is not None
+    if cp1252_line and _utf8_share(raw) >= UTF8_LINE_SHARE:
+        return []  # UTF-8 through and through: ftfy's (and fast: no double-byte reading tried)
+    # Only the codepages that can have made the most of the line's characters: one that cannot
+    # encode some of them reads less of it and never wins (and each reading costs time).
+    high = [ch for ch in line if not ch.isascii()]
+    reach = {cp: sum(ch in _codepage_table(cp) for ch in high) for cp in cfg.codepages
+             if _codepage_patterns(cp)[0].search(line)}
+    for codepage in cfg.codepages:
+        if codepage not in reach or reach[codepage] < max(reach.values()):
+            continue
+        raw = b"".join(_wrong_bytes(ch, codepage) for ch in high)
+        if _utf8_share(raw) >= UTF8_LINE_SHARE:  # UTF-8 through this codepage: no pairs tried
+            candidates = []
+        else:
+            candidates = [_dbcs_edits(line, source, codepage, cfg) for source in DBCS_CHAR]
+        if codepage == "cp1252":
+            candidates.append(_roundtrip_edits(line, codepage, cfg))
+        elif not cp1252_line:  # the sign asked of double-byte runs ("ејџ" is 弟 in UTF-8)
+            utf8 = _roundtrip_edits(line, codepage, cfg)
+            decoded = [e for e in utf8 if e.action != "flag"]
+            signed = [e for e in decoded if _unlike_words(line[e.start:e.end])]
+            candidates.append(utf8 if len(signed) >= 2 or len(signed) == len(decoded) else signed)
+        for edits in candidates:
+            score = _saving(line, edits)
+            if score > best_score:
+                best, best_score = edits, score
+                utf8_cp1252 = codepage == "cp1252" and edits is candidates[-1]
+    # UTF-8 read as cp1252/Latin-1 is the ftfy and utf8:cp1252 fixers' job (they run next)
+    return [] if best and utf8_cp1252 else best
 
 
 # ---------------------------------------------------------------------------------------------
@@ -918,6 +1413,10 @@ def _fixers(cfg: RepairConfig) -> tuple[tuple[str, Fixer], ...]:
     fixers: list[tuple[str, Fixer]] = []
     if cfg.fix_entities:
         fixers.append(("entities", _fix_entities))
+    if cfg.fix_codepages:  # before ftfy, whose decode_inconsistent_utf8 reads "É½" (山) as "ɽ"
+        for codepage in cfg.codepages:
+            _codepage_table(codepage)  # an unknown or multi-byte codec is a config error, now
+        fixers.append(("codepage", _fix_codepages))
     if cfg.fix_latin1:
         fixers.append(("ftfy", _fix_ftfy))
         fixers.append(("utf8:cp1252", _fix_cp1252))
@@ -936,6 +1435,9 @@ def _fixers(cfg: RepairConfig) -> tuple[tuple[str, Fixer], ...]:
     return tuple(fixers)
 
 
+CP1252_FIXERS = frozenset({"ftfy", "utf8:cp1252"})
+
+
 def repair_line(line: str, lineno: int, cfg: RepairConfig, ruby_on: bool = True,
                 changes: list[Change] | None = None) -> str:
     """Run every fixer over one line (no "\\n" in it) and record what each changed.
@@ -945,10 +1447,14 @@ def repair_line(line: str, lineno: int, cfg: RepairConfig, ruby_on: bool = True,
     """
     changes = changes if changes is not None else []
     ctx = _Context(cfg, ruby_on)
+    claimed = False  # the codepage fixer found this line's mechanism
     for name, fixer in _fixers(cfg):
+        if claimed and name in CP1252_FIXERS:
+            continue  # what it left is flagged damage: ftfy would read "Èª" as "Ȫ"
         edits = fixer(line, ctx)
         if edits:
             line = _apply(line, lineno, name, edits, changes)
+            claimed = claimed or (name == "codepage" and any(e.action != "flag" for e in edits))
     flags = _flags(line)
     if flags:
         _apply(line, lineno, "flag", flags, changes)

@@ -5,9 +5,10 @@ Usage: python scripts/bench_repair.py [CORPUS_DIR] [--mb 4]
 
 Clean text: the seeds' clean documents (000-002), plus the corpus's magic_html gold texts when
 CORPUS_DIR is given, repeated to --mb megabytes (UTF-8). Damaged text: the same lines turned
-into mojibake (UTF-8 read as GB18030, as cp1252, as Big5), and seeds 003 (misaligned GBK) and
-004 (flattened pinyin), each repeated. Prints MB/s and s/MB per kind; the first call's one-off
-loading (frequency table, ftfy, pypinyin, OpenCC) is measured separately.
+into mojibake (UTF-8 read as GB18030, as cp1252, as Big5, as KOI8-R; GBK read as cp1250: issue
+#15), and seeds 003 (misaligned GBK) and 004 (flattened pinyin), each repeated. Prints MB/s
+and s/MB per kind; the first call's one-off loading (frequency table, ftfy, pypinyin, OpenCC)
+is measured separately.
 
 A corpus path that does not exist is reported and the seeds alone are used.
 """
@@ -51,11 +52,11 @@ def grow(lines: list[str], megabytes: float) -> str:
     return "\n".join(out)
 
 
-def damage(lines: list[str], codec: str) -> list[str]:
+def damage(lines: list[str], codec: str, source: str = "utf-8") -> list[str]:
     import ftfy.bad_codecs  # noqa: F401  (registers sloppy-windows-1252)
 
     name = "sloppy-windows-1252" if codec == "cp1252" else codec
-    return [line.encode("utf-8").decode(name, errors="replace") for line in lines]
+    return [line.encode(source, errors="replace").decode(name, errors="replace") for line in lines]
 
 
 def measure(text: str, cfg: RepairConfig, repeat: int = 1) -> tuple[float, int]:
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         ("UTF-8 read as GB18030", lambda: grow(damage(lines, "gb18030"), args.damaged_mb), args.damaged_mb),
         ("UTF-8 read as cp1252", lambda: grow(damage(lines, "cp1252"), args.damaged_mb), args.damaged_mb),
         ("UTF-8 read as Big5", lambda: grow(damage(lines, "big5"), args.damaged_mb), args.damaged_mb),
+        ("GBK read as cp1250", lambda: grow(damage(lines, "cp1250", "gbk"), args.damaged_mb),
+         args.damaged_mb),
+        ("UTF-8 read as KOI8-R", lambda: grow(damage(lines, "koi8-r"), args.damaged_mb), args.damaged_mb),
     ]
     for seed in ("003_", "004_"):
         path = next((ROOT / "seeds").glob(f"{seed}*.txt"))

@@ -1,6 +1,7 @@
 """Evaluate `mojibake.repair` on the development corpus (issue #4, "Done when").
 
 Usage: python scripts/eval_repair.py CORPUS_DIR [--show N]
+       python scripts/eval_repair.py [CORPUS_DIR] --synthetic [--lines N]
 
 Reads CORPUS_DIR/mojibake.jsonl and reports, per mechanism (the row's `likely_mechanism`,
 grouped into the issue's families), how many rows the repair got
@@ -23,6 +24,21 @@ wrong edits (a repaired span that, U+FFFD taken as "one or more lost characters"
 occur in the original line). Wrong edits must be 0.
 
 Exits 0 with "skipped: corpus not found" when CORPUS_DIR is absent.
+
+--synthetic (issue #15) is a generated benchmark that needs no corpus: clean Chinese lines (the
+seeds' clean lines, then the corpus's magic_html gold texts when CORPUS_DIR is there, up to
+--lines) encoded in each source encoding (UTF-8, GBK, Big5: the Traditional form from OpenCC's
+s2t), decoded through each single-byte codepage (Python's codec, errors="replace"), intact, with
+the last byte dropped, and with one byte missing in the middle of a character. It reports:
+  - exact repairs per (source x codepage) cell among the lines whose garbled form keeps every
+    byte (floor 99% per cell); lines a codepage made lossy itself are counted apart;
+  - for the damaged variants: the damage flagged lossy where it is (floor 100%), lines with a
+    guessed character (`invented`, floor 0), and the rest restored exactly; a lost lead byte
+    whose trail is ASCII 40-7E leaves a plain letter and is counted as undetectable;
+  - negatives: the same clean lines and other clean text (classical Chinese, the golden
+    negatives, European languages: a few written lines and CLDR's names in 27 locales via
+    babel, code, Japanese and Korean: CPython's cjkencodings and uchardet's samples when the
+    corpus is there, a few written lines when not), floor 0 changed.
 """
 
 from __future__ import annotations
@@ -32,7 +48,7 @@ import difflib
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cleaners.model import Change, Document, Source
@@ -236,6 +252,284 @@ def synthetic(lines: list[str], cfg: RepairConfig) -> None:
               f"{counts['lossy']:6d} {counts['edits']:6d} {counts['wrong']:6d}")
 
 
+# ---------------------------------------------------------------------------------------------
+# --synthetic: Chinese bytes read through each codepage (issue #15)
+
+SOURCES = ("utf-8", "gbk", "big5")
+# The codepages of issue #15; latin-1 is read back through the cp1252 table (its superset here).
+CODEPAGES = ("cp1252", "latin-1", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257",
+             "iso8859-2", "iso8859-5", "iso8859-7", "koi8-r", "mac-roman")
+VARIANTS = ("intact", "last byte dropped", "middle byte dropped")
+# Negatives written here (the seeds-only run has no corpus): European text a Chinese page
+# quotes, whose letters are exactly what the codepages produce, and code.
+WRITTEN_NEGATIVES = {
+    "european": [
+        "Президент России Владимир Путин провёл переговоры в Пекине.",
+        "Ελληνική Δημοκρατία: η Αθήνα είναι η πρωτεύουσα της Ελλάδας.",
+        "Dvořák napsal Novosvětskou symfonii; Łódź, Kraków i Gdańsk leżą w Polsce.",
+        "İstanbul Boğazı'nda gemi trafiği; Şişli ve Üsküdar ilçeleri.",
+        "Rīga un Vilnius: Lietuvos ir Latvijos sostinės; Tõnu Õnnepalu.",
+        "Müller & Söhne GmbH, Straße 5, Zürich — café crème, naïve, façade.",
+        "德沃夏克（Antonín Dvořák）出生于波希米亚，代表作《自新大陆》。",
+        "普京（Владимир Путин）与希腊（Ελλάδα）总理会谈。",
+        "伊斯坦布尔（İstanbul）和罗兹（Łódź）是友好城市。",
+    ],
+    "code": [
+        'print("你好，世界")  # 输出问候语',
+        "SELECT name, age FROM users WHERE city = '北京' ORDER BY age DESC;",
+        "const msg = `共 ${count} 条记录`; if (a && b || !c) { return x[i] ^ 0xFF; }",
+        "<div class=\"title\">新闻标题</div><span>&copy; 2024</span>",
+        "for (int i = 0; i < n; i++) { sum += a[i] * b[i]; } // 计算内积",
+        "def 计算(x: int) -> int:\n    return x ** 2",
+    ],
+}
+
+
+def synthetic_lines(corpus: Path | None, limit: int) -> list[str]:
+    """Clean Chinese lines: the seeds' clean lines, then the corpus's gold texts (if any)."""
+    lines: list[str] = []
+    for _name, text, intended in seed_texts():
+        for number, line in enumerate(text.split("\n"), 1):
+            if number not in intended and any("\u4e00" <= ch <= "\u9fff" for ch in line):
+                lines.append(line.strip())
+    if corpus is not None:
+        for path in sorted((corpus / "magic_html" / "gold_zh").glob("*.txt")):
+            for line in path.read_text("utf-8", errors="replace").split("\n"):
+                if sum("\u4e00" <= ch <= "\u9fff" for ch in line) >= 4 and "\ufffd" not in line:
+                    lines.append(line.strip())
+    seen: set[str] = set()
+    unique = [line for line in lines if line and not (line in seen or seen.add(line))]
+    return unique[:limit]
+
+
+def negative_lines(corpus: Path | None) -> dict[str, list[str]]:
+    """Clean text that must come out unchanged, by kind."""
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for case in json.loads((ROOT / "tests" / "golden" / "mojibake" / "negative.json").read_text("utf-8")):
+        kind = "classical" if case["label"].startswith("classical") else "mixed (golden negatives)"
+        kinds[kind] += case["original"].split("\n")
+    for kind, lines in WRITTEN_NEGATIVES.items():
+        kinds[kind] += [part for line in lines for part in line.split("\n")]
+    kinds["european (CLDR names)"] += cldr_lines()
+    if corpus is not None:
+        cjk = corpus / "cpython_cjkencodings" / "Lib" / "test" / "cjkencodings"
+        for name, kind in (("euc_jp-utf8.txt", "japanese"), ("iso2022_jp-utf8.txt", "japanese"),
+                           ("euc_jisx0213-utf8.txt", "japanese"), ("cp949-utf8.txt", "korean"),
+                           ("euc_kr-utf8.txt", "korean"), ("johab-utf8.txt", "korean")):
+            if (cjk / name).exists():
+                kinds[kind] += (cjk / name).read_text("utf-8", errors="replace").split("\n")
+        for rel, codec, kind in (("uchardet/test/ja/shift_jis.txt", "shift_jis", "japanese"),
+                                 ("uchardet/test/ko/utf-8.txt", "utf-8", "korean")):
+            if (corpus / rel).exists():
+                kinds[kind] += (corpus / rel).read_bytes().decode(codec, errors="replace").split("\n")
+    else:
+        kinds["japanese"] += ["Python の開発は、1990 年ごろから開始されています。",
+                              "東京都の天気予報：明日は晴れ、最高気温は２５度です。"]
+        kinds["korean"] += ["파이썬은 1991년 귀도 반 로섬이 발표한 프로그래밍 언어입니다.",
+                            "서울특별시는 대한민국의 수도이다."]
+    return {kind: [line for line in lines if line.strip()] for kind, lines in kinds.items()}
+
+
+# Locales whose letters are the codepages' upper halves: Cyrillic, Greek, Central European,
+# Baltic, Turkish, Nordic, Western.
+CLDR_LOCALES = ("ru uk bg sr mk el pl cs sk hu ro hr sl tr lv lt et de fr es pt it is da sv nb "
+                "fi az").split()
+
+
+def cldr_lines() -> list[str]:
+    """Real European words next to Chinese: the CLDR names of territories, languages, months
+    and days in each locale (babel, installed with the dev extra), six to a line, and three in
+    a Chinese sentence. Empty when babel is not installed."""
+    try:
+        from babel import Locale
+    except ImportError:
+        return []
+    lines: list[str] = []
+    for code in CLDR_LOCALES:
+        locale = Locale.parse(code)
+        words = [w for w in [*locale.territories.values(), *list(locale.languages.values())[:300],
+                             *locale.months["format"]["wide"].values(),
+                             *locale.days["format"]["wide"].values()] if not w.isascii()]
+        for i in range(0, len(words), 6):
+            lines.append(" ".join(words[i:i + 6]))
+            lines.append("（" + "、".join(words[i:i + 3]) + "）是外文名称。")
+    return lines
+
+
+def _source_bytes(line: str, source: str, to_traditional: Callable[[str], str]) -> bytes | None:
+    """`line` in `source` (Big5 gets the Traditional form); None when it cannot be encoded."""
+    try:
+        if source == "big5":
+            return to_traditional(line).encode("cp950")
+        return line.encode("gb18030" if source == "gbk" else source)
+    except UnicodeEncodeError:
+        return None
+
+
+def _char_spans(text: str, source: str) -> list[tuple[int, int]]:
+    codec = {"gbk": "gb18030", "big5": "cp950"}.get(source, source)
+    spans, pos = [], 0
+    for ch in text:
+        size = len(ch.encode(codec))
+        spans.append((pos, pos + size))
+        pos += size
+    return spans
+
+
+def _damage(text: str, raw: bytes, source: str, variant: str) -> tuple[bytes, int] | None:
+    """The bytes with one byte dropped and the index of the damaged character (None: the
+    variant does not apply, e.g. the byte to drop is ASCII)."""
+    spans = _char_spans(text, source)
+    if variant == "last byte dropped":
+        index = len(text) - 1
+        drop = len(raw) - 1
+    else:
+        wide = [i for i, (a, b) in enumerate(spans) if b - a > 1]
+        if not wide:
+            return None
+        index = wide[len(wide) // 2]
+        drop = spans[index][1] - 1  # its last byte (for a double-byte character: the trail)
+        if len(wide) % 2:
+            drop = spans[index][0]  # every other line loses the lead byte instead
+    if spans[index][1] - spans[index][0] < 2:
+        return None
+    return raw[:drop] + raw[drop + 1:], index
+
+
+def evaluate_synthetic(corpus: Path | None, cfg: RepairConfig, limit: int, show: int) -> int:
+    import ftfy.bad_codecs  # noqa: F401  (registers sloppy-windows-1252)
+    import opencc
+
+    to_traditional = opencc.OpenCC("s2t.json").convert
+    lines = synthetic_lines(corpus, limit)
+    print(f"synthetic (issue #15): {len(lines)} clean Chinese lines "
+          f"({'seeds + corpus gold texts' if corpus else 'seeds only'}), "
+          f"{len(SOURCES)} source encodings x {len(CODEPAGES)} codepages x {len(VARIANTS)} variants")
+    intact: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    damaged: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    examples: list[str] = []
+    for source in SOURCES:
+        for line in lines:
+            raw = _source_bytes(line, source, to_traditional)
+            if raw is None:
+                continue
+            # what a right decoder makes of the bytes (cp950 reads "•" back as "‧")
+            text = raw.decode("cp950" if source == "big5" else "gb18030" if source == "gbk" else source)
+            for codepage in CODEPAGES:
+                garbled = raw.decode(codepage, errors="replace")
+                counts = intact[(source, codepage)]
+                out, changes = _run_line(garbled, cfg)
+                lossless = "\ufffd" not in garbled
+                counts["lossless" if lossless else "lossy"] += 1
+                counts["exact"] += lossless and out == text
+                counts["wrong"] += _guessed(garbled, out, cfg, text)
+                if lossless and out != text and len(examples) < show:
+                    examples.append(f"  [{source} via {codepage}] {garbled[:60]!r}\n"
+                                    f"     -> {out[:60]!r}\n     want {text[:60]!r}")
+                for variant in VARIANTS[1:]:
+                    hurt = _damage(text, raw, source, variant)
+                    if hurt is None:
+                        continue
+                    cut, index = hurt
+                    garbled = cut.decode(codepage, errors="replace")
+                    if "\ufffd" in garbled:
+                        continue  # the floor is on damage the codepage itself did not add to
+                    out, changes = _run_line(garbled, cfg)
+                    counts = damaged[(source, variant)]
+                    counts["lines"] += 1
+                    counts[f"lines {codepage}"] += 1
+                    spans = _char_spans(text, source)
+                    remnant = cut[spans[index][0]:spans[index][1] - 1].decode(codepage, errors="replace")
+                    partial = text[:index] + remnant + text[index + 1:]
+                    # ftfy's fix_c1_controls rewrites a C1 control in the kept remnant as the
+                    # cp1252 character of the same byte ("æ\x9c" -> "æœ"): same bytes, no guess
+                    c1 = remnant.encode("latin-1", errors="ignore").decode("sloppy-windows-1252")
+                    wrong = _guessed(garbled, out, cfg, text, partial, text[:index] + c1 + text[index + 1:])
+                    counts["wrong"] += wrong
+                    counts[f"wrong {codepage}"] += wrong
+                    if remnant.isascii():
+                        # a lost lead byte whose trail is ASCII 40-7E: "關" (EA 50) leaves "P",
+                        # which nothing tells from a letter that was there
+                        counts["undetectable"] += 1
+                        counts[f"lines {codepage}"] -= 1
+                        counts["lines"] -= 1
+                        continue
+                    flagged = any(c.detail.get("lossy") and (remnant in str(c.detail.get("before"))
+                                                             or c1 in str(c.detail.get("before")))
+                                  for c in changes)
+                    counts["flagged"] += flagged
+                    counts[f"flagged {codepage}"] += flagged
+                    counts["rest exact"] += out == partial
+                    if not flagged and len(examples) < 2 * show:
+                        examples.append(f"  [{source} via {codepage}, {variant}, not flagged] "
+                                        f"{garbled[:60]!r}\n     -> {out[:60]!r}")
+    print("\nexact repairs where the garbled form keeps all bytes (floor 99% in every cell):")
+    print(f"{'source':7}" + "".join(f"{cp:>11}" for cp in CODEPAGES))
+    worst = 100.0
+    for source in SOURCES:
+        cells = []
+        for codepage in CODEPAGES:
+            c = intact[(source, codepage)]
+            pct = 100 * c["exact"] / c["lossless"] if c["lossless"] else float("nan")
+            worst = min(worst, pct) if c["lossless"] else worst
+            cells.append(f"{pct:10.1f}%" if c["lossless"] else f"{'-':>11}")
+        print(f"{source:7}" + "".join(cells))
+    print(f"{'lines':7}" + "".join(f"{intact[(s, cp)]['lossless']:>11}" for s in SOURCES[:1] for cp in CODEPAGES)
+          + "  (utf-8; gbk and big5 below)")
+    for source in SOURCES[1:]:
+        print(f"{'':7}" + "".join(f"{intact[(source, cp)]['lossless']:>11}" for cp in CODEPAGES))
+    lossy = sum(c["lossy"] for c in intact.values())
+    wrong = sum(c["wrong"] for c in intact.values())
+    print(f"lines the codepage itself made lossy (undefined bytes, U+FFFD): {lossy}, not scored "
+          f"for exactness; lines with a guessed character, all intact lines: {wrong}")
+    print(f"worst cell: {worst:.1f}%")
+    print("\ndamaged (one byte dropped): the damage flagged lossy (floor 100%), wrong = lines "
+          "with a guessed character (floor 0), everything else restored exactly:")
+    print(f"{'source':7} {'variant':20} {'lines':>6} {'flagged':>8} {'wrong':>6} {'rest exact':>10} "
+          f"{'undetectable':>12}")
+    for (source, variant), c in sorted(damaged.items()):
+        print(f"{source:7} {variant:20} {c['lines']:6d} {100 * c['flagged'] / c['lines']:7.1f}% "
+              f"{c['wrong']:6d} {100 * c['rest exact'] / c['lines']:9.1f}% {c['undetectable']:12d}")
+    print("  (undetectable: the lost byte was a lead whose trail is ASCII 40-7E, so what is left "
+          "is a letter like any other; not in `lines`)")
+    unflagged = [f"{s}/{v}/{cp}: {c['lines ' + cp] - c['flagged ' + cp]}" for (s, v), c in sorted(damaged.items())
+                 for cp in CODEPAGES if c["lines " + cp] - c["flagged " + cp]]
+    if unflagged:
+        print("  not flagged, by cell: " + ", ".join(unflagged))
+    print("\nnegatives: the same clean lines and other clean text, untouched (floor 0 changed):")
+    negatives = {"the clean lines above": lines, **negative_lines(corpus)}
+    total = changed_total = 0
+    for kind, texts in negatives.items():
+        changed = flagged = 0
+        for text in texts:
+            out, changes = _run_line(text, cfg)
+            changed += out != text
+            flagged += out == text and bool(changes)
+            if out != text and len(examples) < 3 * show:
+                examples.append(f"  [negative {kind}] {text[:60]!r}\n     -> {out[:60]!r}")
+        total += len(texts)
+        changed_total += changed
+        print(f"  {kind:28} {changed:4d} of {len(texts):5d} changed ({flagged} only flagged)")
+    print(f"  total: {changed_total} of {total} clean lines changed")
+    if examples:
+        print("examples:")
+        print("\n".join(examples))
+    return 0
+
+
+def _run_line(text: str, cfg: RepairConfig) -> tuple[str, tuple[Change, ...]]:
+    doc = Document(source=Source.from_bytes("eval", b""), text=text)
+    result = repair(doc, cfg)
+    return result.text, result.changes
+
+
+def _guessed(garbled: str, out: str, cfg: RepairConfig, *originals: str) -> bool:
+    """Does `out` hold a character that is neither in an original nor kept from the garbled
+    line (`invented`)? The originals of a damaged line also keep the damaged character's
+    remnant as it was."""
+    return min(invented(garbled, out, original, cfg.lost_char_marker) for original in originals) > 0
+
+
 def changed_lines(before: str, after: str) -> list[int]:
     a, b = before.split("\n"), after.split("\n")
     assert len(a) == len(b), "line structure changed"
@@ -244,10 +538,17 @@ def changed_lines(before: str, after: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("corpus", type=Path, help="the corpus directory (../shared/corpus)")
+    parser.add_argument("corpus", type=Path, nargs="?", help="the corpus directory (../shared/corpus)")
     parser.add_argument("--show", type=int, default=12, help="examples of non-exact rows to print")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="the generated benchmark of issue #15 (seeds, plus the corpus's "
+                             "clean texts when CORPUS is given and present)")
+    parser.add_argument("--lines", type=int, default=600, help="clean lines for --synthetic")
     args = parser.parse_args(argv)
-    if not (args.corpus / "mojibake.jsonl").exists():
+    if args.synthetic:
+        corpus = args.corpus if args.corpus is not None and args.corpus.exists() else None
+        return evaluate_synthetic(corpus, RepairConfig(), args.lines, args.show)
+    if args.corpus is None or not (args.corpus / "mojibake.jsonl").exists():
         print(f"skipped: corpus not found ({args.corpus / 'mojibake.jsonl'})")
         return 0
     cfg = RepairConfig()

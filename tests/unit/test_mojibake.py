@@ -247,3 +247,109 @@ def test_scorer_separates_chinese_from_mojibake() -> None:
     assert mojibake.cost("数字政府建设") + 1.5 < mojibake.cost("鏁板瓧鏀垮簻寤鸿")
     assert mojibake.cost("。“數字政府建設") + 1.5 < mojibake.cost("?!皵底终\ue47f\ue194ㄔO")
     assert mojibake.char_cost("\ue000") >= CFG.refuse_char_cost
+
+
+# --- Chinese bytes read through a single-byte codepage (issue #15) ------------------------------
+
+SENTENCE = "国务院关于加强数字政府建设的指导意见，提出到2025年基本形成数字政府体系框架。"
+SENTENCE_HANT = "國務院關於加強數字政府建設的指導意見，提出到2025年基本形成數字政府體系框架。"
+CODEPAGES = ("cp1252", "latin-1", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257",
+             "iso8859-2", "iso8859-5", "iso8859-7", "koi8-r", "mac-roman")
+
+
+def _lossy_flags(result: Explained) -> list[Change]:
+    return [c for c in result.changes if c.action == "flag" and c.detail["lossy"]]
+
+
+def test_issue_example_gbk_read_as_cp1250() -> None:
+    result = _repair("ÓůÓĂČíĽţ(YYRJ)")
+    assert result.text == "御用软件(YYRJ)"
+    [change] = result.changes
+    assert change.what == "gb18030:cp1250" and change.detail["plan"] == [["encode", "cp1250"],
+                                                                          ["decode", "gb18030"]]
+    assert replay("ÓůÓĂČíĽţ(YYRJ)", result.changes) == result.text
+
+
+def test_issue_example_utf8_read_as_gb18030_with_its_last_byte_lost() -> None:
+    """又发现一处，别漏了 with 了's last byte lost, read as GB18030. The real row keeps the
+    private-use character the reading made of AB E6 (the issue's text lost it in transit)."""
+    garbled = "鍙堝彂鐜颁竴澶勶紝鍒\ue0a3紡浜"
+    result = _repair(garbled)
+    assert result.text == "又发现一处，别漏浜"  # the damaged tail left as it was, not guessed
+    [flag] = _lossy_flags(result)
+    assert flag.what == "flag:damaged" and flag.where == "line 1, chars 8-9"
+    assert flag.detail["before"] == "浜" and flag.detail["bytes"] == "e4 ba"
+    assert replay(garbled, result.changes) == result.text
+
+
+def test_utf8_read_as_gb18030_without_the_private_use_character() -> None:
+    """Without U+E0A3, 别 and 漏 lost a byte each too: only 又发现一处， is exact."""
+    result = _repair("鍙堝彂鐜颁竴澶勶紝鍒紡浜")
+    assert result.text == "又发现一处，鍒紡浜"
+    [flag] = _lossy_flags(result)
+    assert flag.detail["before"] == "鍒紡浜" and flag.where == "line 1, chars 6-9"
+
+
+@pytest.mark.parametrize("codepage", CODEPAGES)
+@pytest.mark.parametrize("source", ["utf-8", "gb18030", "big5"])
+def test_every_source_through_every_codepage(source: str, codepage: str) -> None:
+    text = SENTENCE_HANT if source == "big5" else SENTENCE
+    garbled = text.encode("cp950" if source == "big5" else source).decode(codepage, errors="replace")
+    if "\ufffd" in garbled:
+        pytest.skip(f"{codepage} has no character for one of the bytes: a lossy case")
+    result = _repair(garbled)
+    assert result.text == text
+    assert replay(garbled, result.changes) == text
+
+
+@pytest.mark.parametrize("codepage", ["cp1252", "cp1251", "koi8-r"])
+def test_gbk_last_byte_lost_is_flagged_not_guessed(codepage: str) -> None:
+    raw = "御用软件".encode("gbk")[:-1]
+    garbled = raw.decode(codepage)
+    result = _repair(garbled)
+    assert result.text == "御用软" + garbled[-1]
+    [flag] = _lossy_flags(result)
+    assert flag.detail["before"] == garbled[-1] and flag.detail["bytes"] == f"{raw[-1]:02x}"
+
+
+def test_gbk_byte_lost_in_the_middle_is_flagged_and_the_rest_read_in_step() -> None:
+    raw = SENTENCE.encode("gbk")
+    cut = raw[:11] + raw[12:]  # 加 (BC D3) loses its trail: every pair after it is shifted
+    garbled = cut.decode("cp1252")
+    result = _repair(garbled)
+    [flag] = _lossy_flags(result)
+    kept = str(flag.detail["before"])  # the lone lead byte "¼", and what the reading is unsure of
+    assert kept.startswith(garbled[10]) and kept in garbled
+    assert result.text.startswith(SENTENCE[:5] + kept)  # 国务院关于: exact
+    rest = result.text[len(SENTENCE[:5] + kept):]
+    assert SENTENCE.endswith(rest) and len(rest) >= len(SENTENCE) - 10  # read in step again
+    assert replay(garbled, result.changes) == result.text
+
+
+def test_codepage_readings_leave_other_languages_alone() -> None:
+    lines = [
+        "Президент России Владимир Путин провёл переговоры в Пекине.",
+        "Ελληνική Δημοκρατία: η Αθήνα είναι η πρωτεύουσα της Ελλάδας.",
+        "Dvořák napsal Novosvětskou symfonii; Łódź, Kraków i Gdańsk leżą w Polsce.",
+        "İstanbul Boğazı'nda gemi trafiği; Şişli ve Üsküdar ilçeleri.",
+        "Müller & Söhne GmbH, Straße 5, Zürich — café crème, naïve, façade.",
+        "普京（Владимир Путин）与希腊（Ελλάδα）总理会谈，德沃夏克（Dvořák）。",
+        "Python の開発は、1990 年ごろから開始されています。",
+        "파이썬은 1991년 귀도 반 로섬이 발표한 프로그래밍 언어입니다.",
+        'print("你好，世界")  # 输出问候语 ×2 ±3 °C §5 №7 ¥100',
+    ]
+    for line in lines:
+        result = _repair(line)
+        assert result.text == line
+        assert [c for c in result.changes if c.action != "flag"] == []
+
+
+def test_unknown_codepage_is_a_config_error() -> None:
+    with pytest.raises(CleaningError, match="codepages"):
+        _repair("ÓůÓĂ", RepairConfig(codepages=("cp1250", "no-such-codepage")))
+    with pytest.raises(CleaningError, match="single-byte"):
+        _repair("ÓůÓĂ", RepairConfig(codepages=("gbk",)))
+
+
+def test_codepage_fixer_can_be_switched_off() -> None:
+    assert _repair("ÓůÓĂČíĽţ", RepairConfig(fix_codepages=False)).text == "ÓůÓĂČíĽţ"
