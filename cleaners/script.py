@@ -47,7 +47,7 @@ import logging
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # the binding is imported lazily: only documents that are con
 log = logging.getLogger(__name__)
 
 STEP = "script.convert"
-VERSION = "3"  # 3: punctuation edits as offsets, OpenCC pair sample capped
+VERSION = "4"  # 4: regional reversal from OpenCC's inverse, ambiguous terms flagged (#22)
 SCRIPTS = ("hans", "hant", "tw", "hk")
 
 # Target script -> OpenCC config. Each accepts already-mixed input (see module docstring).
@@ -95,6 +95,11 @@ class ConvertConfig:
     # Distinct mainland-only words needed alongside (seed 001 has 5: 信息 視頻 渠道 質量 網上);
     # a genuine Taiwanese text has none, so it is never rewritten.
     min_mainland_markers: int = 3
+    # Share of the distinct signature terms that outnumber, in the document, the mainland word
+    # each stands for (a ratio): a converter rewrites its words throughout, a mainland writer
+    # quoting Taiwan words has the mainland word beside each. Seed 001: 9 of 10 (its mirror
+    # missed 數字 in 數字政府); a majority, so one missed word cannot unsign a document.
+    min_consistent_share: float = 0.5
     # Characters of context either side of a phrase kept in its change record (characters).
     context_chars: int = 8
     # Characters before/after a term searched by its keep_before/keep_after rules (characters):
@@ -385,25 +390,51 @@ def load_variants_path(config: str, data: Mapping[str, Any], share: Path | None)
 # ---------------------------------------------------------------------------------------------
 # Regional vocabulary
 
+REGIONAL_FILE = "script_opencc_regional.json"
+# Host suffixes that say who published a document (metadata "url", when known): a Taiwan or
+# Hong Kong publisher's vocabulary is its own and is never reversed; a mainland one counts as
+# mainland evidence. Domains, not page words, so a quoted name cannot trip it.
+GENUINE_HOSTS = (".tw", ".hk", ".mo")
+MAINLAND_HOSTS = (".cn",)
+
 
 @dataclass(frozen=True)
 class Phrase:
+    """One reading of a Taiwan term: the mainland word it gives back, and when.
+
+    `mainland` None: the term is ambiguous and always flagged and left. `restore_before` /
+    `restore_after`: when either is set, the term is restored only where one matches (else the
+    next reading is tried, and after the last one it is flagged and left). `needs_s2twp`: the
+    term is itself an ordinary mainland word that s2twp rewrites (程序 for 進程, 文件 for 文檔),
+    so it is restored only in a document that s2twp converted throughout (no word s2twp
+    rewrites is left in it); another converter may have left the writer's own 程序 standing.
+    """
+
     taiwan: str
-    mainland: str
+    mainland: str | None
     signature: bool
     keep_before: re.Pattern[str] | None
     keep_after: re.Pattern[str] | None
+    restore_before: re.Pattern[str] | None
+    restore_after: re.Pattern[str] | None
     evidence: str
+    needs_s2twp: bool = False
+
+    @property
+    def conditional(self) -> bool:
+        return self.restore_before is not None or self.restore_after is not None
 
 
 @dataclass(frozen=True)
 class PhraseTable:
-    """The phrase table in one target script, compiled."""
+    """The regional tables in one target script, compiled."""
 
-    phrases: dict[str, Phrase]           # keyed by the Taiwan term in the target script
-    pattern: re.Pattern[str]             # every Taiwan term, longest first, as group 1
-    markers: re.Pattern[str]             # every mainland marker
-    ruled: frozenset[str]                # the terms with a keep_before or keep_after rule
+    readings: dict[str, tuple[Phrase, ...]]  # keyed by the Taiwan term in the target script
+    kept: frozenset[str]                     # s2twp's own kept words (方程式): matched, never touched
+    pattern: re.Pattern[str]                 # every Taiwan and kept term, longest first, as group 1
+    markers: re.Pattern[str]                 # every mainland marker
+    rewritten: re.Pattern[str]               # every mainland word s2twp rewrites (its table's keys)
+    signature: frozenset[str]                # terms that count as over-conversion evidence
 
 
 def _read_tsv(name: str) -> list[dict[str, str]]:
@@ -423,7 +454,7 @@ def _read_tsv(name: str) -> list[dict[str, str]]:
 
 @functools.cache
 def phrase_rows() -> tuple[dict[str, str], ...]:
-    """The regional phrase table as written (Traditional), loaded once."""
+    """The regional decisions as written (Traditional), loaded once."""
     return tuple(_read_tsv(PHRASES_FILE))
 
 
@@ -434,26 +465,111 @@ def marker_rows() -> tuple[dict[str, str], ...]:
 
 
 @functools.cache
+def regional_data() -> dict[str, Any]:
+    """The inverse of the pinned OpenCC's Taiwan phrase table (scripts/make_opencc_regional.py).
+
+    Made from the installed dictionaries; if they have changed since, it is still the inverse
+    of what that OpenCC wrote, so it is used, with a warning (a test fails until it is rebuilt).
+    """
+    data: dict[str, Any] = json.loads(
+        resources.files("cleaners").joinpath(f"data/{REGIONAL_FILE}").read_text("utf-8"))
+    share = opencc_share_dir()
+    changed = [name for name, digest in data["files"].items()
+               if share is None or not (share / name).is_file()
+               or hashlib.sha256((share / name).read_bytes()).hexdigest() != digest]
+    if changed:
+        log.warning("OpenCC %s: %s not the files %s was made from (OpenCC %s): run "
+                    "scripts/make_opencc_regional.py", opencc_version(), ", ".join(changed),
+                    REGIONAL_FILE, data["opencc"])
+    return data
+
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """A regex matching any of `words`, longest first, nested by shared prefix: `re` then
+    checks one character class per position instead of trying every word (issue #22: ~800
+    Taiwan words must cost the step little).
+
+    >>> p = re.compile(trie_pattern(["網路", "網際網路", "網", "資料庫", "資料"]))
+    >>> [m.group() for m in p.finditer("網際網路資料庫網路網資料")]
+    ['網際網路', '資料庫', '網路', '網', '資料']
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        end = "" in node
+        branches = [re.escape(c) + build(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:
+            body = "(?:" + body + ")?" if len(branches) > 1 or len(body) > 1 else body + "?"
+        return body
+
+    return build(trie)
+
+
+def _rule(conv: Callable[[str], str], pattern: str) -> re.Pattern[str] | None:
+    return re.compile(conv(pattern)) if pattern else None
+
+
+@functools.cache
 def phrase_table(target: str) -> PhraseTable:
-    """The phrase table converted to `target` with the same OpenCC config as the text, so it
-    matches a document whether it arrived in Simplified or Traditional."""
+    """The regional tables converted to `target` with the same OpenCC config as the text, so
+    they match a document whether it arrived in Simplified or Traditional.
+
+    The generated inverse gives every Taiwan word s2twp writes; a row of the decisions file
+    for a term replaces the default reading (restore, counting as signature); a term that
+    stands for several mainland words and has no row is flagged and left; so is one that s2twp
+    keeps as it is elsewhere (預設), since a mainland writer uses it too.
+    """
     conv = functools.partial(to_script, target=target)
-    phrases: dict[str, Phrase] = {}
+    data = regional_data()
+    inverse: dict[str, list[str]] = data["inverse"]
+    rewritten_words = {k for keys in inverse.values() for k in keys}
+    rows: dict[str, list[dict[str, str]]] = {}
     for row in phrase_rows():
-        taiwan = conv(row["taiwan"])
-        phrases[taiwan] = Phrase(
-            taiwan=taiwan,
-            mainland=conv(row["mainland"]),
-            signature=row["signature"] == "yes",
-            keep_before=re.compile(conv(row["keep_before"])) if row["keep_before"] else None,
-            keep_after=re.compile(conv(row["keep_after"])) if row["keep_after"] else None,
-            evidence=row["evidence"],
-        )
-    longest_first = sorted(phrases, key=len, reverse=True)
-    markers = sorted({conv(row["marker"]) for row in marker_rows()}, key=len, reverse=True)
-    return PhraseTable(phrases, re.compile("(" + "|".join(map(re.escape, longest_first)) + ")"),
-                       re.compile("|".join(map(re.escape, markers))),
-                       frozenset(t for t, p in phrases.items() if p.keep_before or p.keep_after))
+        rows.setdefault(row["taiwan"], []).append(row)
+    readings: dict[str, tuple[Phrase, ...]] = {}
+    for taiwan in {*inverse, *rows}:
+        keys = inverse.get(taiwan, [])
+        needs_s2twp = taiwan in rewritten_words
+        if taiwan in rows:
+            phrases = tuple(Phrase(
+                taiwan=conv(taiwan),
+                mainland=None if row["mainland"] == "-" else conv(row["mainland"]),
+                signature=row["signature"] == "yes",
+                keep_before=_rule(conv, row["keep_before"]),
+                keep_after=_rule(conv, row["keep_after"]),
+                restore_before=_rule(conv, row["restore_before"]),
+                restore_after=_rule(conv, row["restore_after"]),
+                evidence=row["evidence"],
+                needs_s2twp=needs_s2twp) for row in rows[taiwan])
+        else:
+            alone = len(keys) == 1 and taiwan not in data["kept"]
+            why = (f"OpenCC TWPhrases writes {taiwan} for {' and '.join(keys)}"
+                   + ("" if alone else "; flagged and left: "
+                      + ("it stands for several mainland words" if len(keys) > 1
+                         else "s2twp keeps it as it is elsewhere, so a mainland writer uses it")))
+            phrases = (Phrase(conv(taiwan), conv(keys[0]) if alone else None,
+                              alone and not needs_s2twp, None, None, None, None, why, needs_s2twp),)
+        # A pair the target script spells alike (臺積電 for 台積電, in hans) is no vocabulary.
+        phrases = tuple(p for p in phrases if p.mainland != p.taiwan)
+        if phrases:
+            readings[conv(taiwan)] = phrases
+    kept = frozenset(conv(k) for k in data["kept"]) - readings.keys()
+    markers = {conv(row["marker"]) for row in marker_rows()}
+    return PhraseTable(
+        readings=readings,
+        kept=kept,
+        pattern=re.compile("(" + trie_pattern([*readings, *kept]) + ")"),
+        markers=re.compile(trie_pattern(markers)),
+        rewritten=re.compile(trie_pattern({conv(k) for k in rewritten_words} - readings.keys())),
+        signature=frozenset(t for t, ps in readings.items() if any(p.signature for p in ps)))
 
 
 def _line_starts(text: str) -> list[int]:
@@ -474,6 +590,10 @@ def _markers(table: PhraseTable, text: str, enough: int) -> list[str]:
     ['信息', '渠道', '視頻']
     """
     found: dict[str, None] = {}
+    # Mainland punctuation: curly quotes, never the corner brackets Taiwan and Hong Kong write
+    # (every corpus Big5 text with quotes has 「」 but one; s2twp leaves quotes as they are).
+    if "“" in text and "「" not in text:
+        found["“”"] = None
     for m in table.markers.finditer(text):
         found[m.group()] = None
         if len(found) >= enough:
@@ -481,16 +601,59 @@ def _markers(table: PhraseTable, text: str, enough: int) -> list[str]:
     return list(found)
 
 
-def reverse_regional(text: str, target: str, cfg: ConvertConfig,
-                     info: dict[str, str]) -> tuple[str, list[Change]]:
-    """Give an over-converted mainland document its own words back (seed 001).
+def _host(url: object) -> str:
+    """The host of a URL, lower case, without a port ("" when there is none).
 
-    Only when the document carries the signature. One change per term, listing every
-    occurrence as ``[line, col, context]`` (col in the text this pass received, so the trail
-    replays); occurrences kept in their own sense are one flag per term.
+    >>> _host("https://www.Gov.cn:443/zhengce/x.htm"), _host(None)
+    ('www.gov.cn', '')
+    """
+    if not isinstance(url, str):
+        return ""
+    m = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)", url.strip())
+    return m.group(1).lower().rstrip(".") if m else ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What `_decide` made of one occurrence: the reading used, or why it was left."""
+
+    phrase: Phrase | None   # the reading restored; None when left
+    why: str                # "" when restored; else "own_sense" or "ambiguous"
+
+
+def _decide(readings: tuple[Phrase, ...], text: str, start: int, end: int, window: int,
+            s2twp_throughout: bool) -> Decision:
+    """The reading of one occurrence (text[start:end]) from its context."""
+    before = text[max(0, start - window):start]
+    for phrase in readings:
+        if ((phrase.keep_before is not None and phrase.keep_before.search(before))
+                or (phrase.keep_after is not None and phrase.keep_after.match(text, end, end + window))):
+            return Decision(None, "own_sense")
+    for phrase in readings:
+        if phrase.mainland is None or (phrase.needs_s2twp and not s2twp_throughout):
+            continue
+        if not phrase.conditional or (
+                (phrase.restore_before is not None and phrase.restore_before.search(before))
+                or (phrase.restore_after is not None
+                    and phrase.restore_after.match(text, end, end + window))):
+            return Decision(phrase, "")
+    return Decision(None, "ambiguous")
+
+
+def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str, str],
+                     url: object = None) -> tuple[str, list[Change]]:
+    """Give an over-converted mainland document its own words back (seed 001, issue #22).
+
+    Only when the document carries the signature (`ConvertConfig`): enough distinct Taiwan
+    terms no mainland writer uses, outnumbering the mainland words the same converter rewrites,
+    beside mainland-only vocabulary or a mainland publisher; never for a Taiwan or Hong Kong
+    publisher (`url`). Each occurrence is read in its context (`_decide`): restored, kept in
+    its own sense, or flagged and left as ambiguous. One change per term and outcome, listing
+    every occurrence as ``[line, col, context]`` (col in the text this pass received, so the
+    trail replays).
 
     `re.split` hands the terms over as list items, so a document pays Python per occurrence
-    only for a list comprehension and its keep rules (issue #6: at least 20 MB/s).
+    only for a list comprehension and the rules of the terms it has (issue #6: at least 20 MB/s).
 
     >>> cfg = ConvertConfig()
     >>> taiwan = "行政院推動數位轉型，最佳化資料庫與網路頻寬。"
@@ -501,66 +664,91 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig,
     parts = table.pattern.split(text)  # text, term, text, term, ..., text
     if len(parts) == 1:  # most documents stop here
         return text, []
-    phrases = table.phrases
+    readings = table.readings
     terms = parts[1::2]
+    counts = Counter(terms)
+    signature = sorted(t for t in counts if t in table.signature)
+    if not signature:
+        return text, []
     at = list(itertools.accumulate(map(len, parts), initial=0))[1:-1:2]  # where each term starts
     window = cfg.keep_window_chars
-    kept_at: set[int] = set()  # indexes into `terms` of those used in their own sense
-    for k in [k for k, term in enumerate(terms) if term in table.ruled]:
-        phrase = phrases[terms[k]]
-        start = at[k]
-        end = start + len(phrase.taiwan)
-        if ((phrase.keep_before is not None
-             and phrase.keep_before.search(text, max(0, start - window), start))
-                or (phrase.keep_after is not None
-                    and phrase.keep_after.match(text, end, end + window))):
-            kept_at.add(k)
-    counts = Counter(terms if not kept_at else
-                     [term for k, term in enumerate(terms) if k not in kept_at])
-    signature = sorted(t for t in counts if phrases[t].signature)
-    markers = _markers(table, text, cfg.min_mainland_markers) \
-        if len(signature) >= cfg.min_signature_terms else []
-    signed = len(signature) >= cfg.min_signature_terms and len(markers) >= cfg.min_mainland_markers
-    evidence = {"signature_terms": signature, "mainland_markers": markers}
-    log.debug("regional vocabulary: signature=%s markers=%s signed=%s", signature, markers, signed)
-    if not signed:
-        if not signature:
-            return text, []
-        why = ("Taiwan vocabulary kept: "
-               + ("too few distinct signature terms" if len(signature) < cfg.min_signature_terms
-                  else "no mainland vocabulary beside it, so it reads as a genuine Taiwanese text"))
-        return text, [Change(STEP, "flag", "phrase:regional", "", why,
-                             {**info, **evidence, "terms": dict(counts),
+    host = _host(url)
+    evidence: dict[str, Any] = {"signature_terms": signature}
+    if host:
+        evidence["host"] = host
+    why = ""
+    if host.endswith(GENUINE_HOSTS):
+        why = f"published under {host}: its vocabulary is its own"
+    elif len(signature) < cfg.min_signature_terms:
+        why = "too few distinct signature terms"
+    else:
+        # Consistency: an over-converting converter rewrote its words throughout, so each
+        # Taiwan term outnumbers the mainland word it stands for; a mainland text quoting
+        # Taiwan words has the mainland word beside each (seed 001 has 網路 12 times, 網絡
+        # never; its converter missed 數字 in 數字政府, so 數位 alone is not consistent).
+        mainland_of = {t: next((p.mainland for p in readings[t] if p.mainland), "") for t in signature}
+        consistent = [t for t in signature if counts[t] > (text.count(mainland_of[t]) if mainland_of[t] else 0)]
+        markers = _markers(table, text, cfg.min_mainland_markers)
+        evidence["consistent_terms"] = consistent
+        evidence["mainland_markers"] = markers
+        if len(consistent) < cfg.min_consistent_share * len(signature):
+            why = ("the mainland words its Taiwan terms stand for are there beside them: "
+                   "Taiwan words quoted in a mainland text, not an over-converted one")
+        elif len(markers) < cfg.min_mainland_markers and not host.endswith(MAINLAND_HOSTS):
+            why = "no mainland vocabulary beside it, so it reads as a genuine Taiwanese or Hong Kong text"
+    log.debug("regional vocabulary: %s signed=%s", evidence, not why)
+    if why:
+        return text, [Change(STEP, "flag", "phrase:regional", "", "Taiwan vocabulary kept: " + why,
+                             {**info, **evidence, "terms": {t: counts[t] for t in signature},
                               "min_signature_terms": cfg.min_signature_terms,
                               "min_mainland_markers": cfg.min_mainland_markers})]
 
+    # Converted by s2twp throughout: none of the mainland words it rewrites is left (looked
+    # for only in a signed document: it is the longest search of the step).
+    s2twp_throughout = table.rewritten.search(text) is None
+    evidence["s2twp_throughout"] = s2twp_throughout
+    decided = [Decision(None, "kept") if term in table.kept
+               else _decide(readings[term], text, start, start + len(term), window, s2twp_throughout)
+               for term, start in zip(terms, at, strict=True)]
     starts = _line_starts(text)
     ctx = cfg.context_chars
-    # term -> [[line, col, context]], for the replaced and for the kept occurrences
-    replaced: dict[str, list[list[Any]]] = {}
-    kept: dict[str, list[list[Any]]] = {}
-    lines = list(map(bisect.bisect_right, itertools.repeat(starts), at))
-    wheres = [[line, start - starts[line - 1], text[max(0, start - ctx):start + len(term) + ctx]]
-              for line, start, term in zip(lines, at, terms, strict=True)]
-    for k, (term, where) in enumerate(zip(terms, wheres, strict=True)):
-        (kept if k in kept_at else replaced).setdefault(term, []).append(where)
-    parts[1::2] = [term if k in kept_at else phrases[term].mainland for k, term in enumerate(terms)]
+    groups: dict[tuple[str, str, str], list[list[Any]]] = {}  # (term, outcome, to) -> occurrences
+    for term, start, reading in zip(terms, at, decided, strict=True):
+        if reading.why == "kept":
+            continue
+        line = bisect.bisect_right(starts, start)
+        where = [line, start - starts[line - 1], text[max(0, start - ctx):start + len(term) + ctx]]
+        to = reading.phrase.mainland if reading.phrase is not None and reading.phrase.mainland else ""
+        groups.setdefault((term, reading.why or "replace", to), []).append(where)
+    parts[1::2] = [r.phrase.mainland if r.phrase is not None and r.phrase.mainland else term
+                   for term, r in zip(terms, decided, strict=True)]
     out = "".join(parts)
     changes: list[Change] = []
-    for term, occurrences in kept.items():
-        phrase = phrases[term]
-        changes.append(Change(
-            STEP, "flag", f"phrase:{term}", "lines " + _ranges(sorted({o[0] for o in occurrences})),
-            f"{term} is used in its own sense here, not as Taiwan phrasing for {phrase.mainland}; "
-            "kept", {**info, "term": term, "count": len(occurrences), "occurrences": occurrences}))
-    for term, occurrences in replaced.items():
-        phrase = phrases[term]
-        changes.append(Change(
-            STEP, "replace", f"phrase:{term}", "lines " + _ranges(sorted({o[0] for o in occurrences})),
-            f"Taiwan phrasing put into a mainland document by an over-eager converter; "
-            f"the original says {phrase.mainland}",
-            {**info, "from": term, "to": phrase.mainland, "count": len(occurrences),
-             "occurrences": occurrences, "evidence": phrase.evidence, **evidence}))
+    for (term, outcome, to), occurrences in sorted(groups.items(), key=lambda g: g[0][1] != "replace"):
+        where = "lines " + _ranges(sorted({o[0] for o in occurrences}))
+        first = readings[term][0]
+        if outcome == "replace":
+            phrase = next(p for p in readings[term] if p.mainland == to)
+            changes.append(Change(
+                STEP, "replace", f"phrase:{term}", where,
+                "Taiwan phrasing put into a mainland document by an over-eager converter; "
+                f"the original says {to}",
+                {**info, "from": term, "to": to, "count": len(occurrences),
+                 "occurrences": occurrences, "evidence": phrase.evidence, **evidence}))
+        elif outcome == "own_sense":
+            changes.append(Change(
+                STEP, "flag", f"phrase:{term}", where,
+                f"{term} is used in its own sense here, not as Taiwan phrasing; kept",
+                {**info, "term": term, "count": len(occurrences), "occurrences": occurrences}))
+        else:
+            options = sorted({p.mainland for p in readings[term] if p.mainland})
+            changes.append(Change(
+                STEP, "flag", f"phrase:{term}", where,
+                f"{term} may be Taiwan phrasing ({' or '.join(options) or 'several words'}) or the "
+                "writer's own word, and nothing in its context decides: left as it is",
+                {**info, "term": term, "ambiguous": True, "count": len(occurrences),
+                 "occurrences": occurrences, "evidence": first.evidence,
+                 "s2twp_throughout": s2twp_throughout}))
     return out, changes
 
 
@@ -824,7 +1012,7 @@ def convert(doc: Document, cfg: ConvertConfig) -> Explained:
         return Explained(text=doc.text)
     text, changes = _convert_script(doc.text, cfg.target, cfg.pair_sample_chars, info)
     if cfg.reverse_regional:
-        text, more = reverse_regional(text, cfg.target, cfg, info)
+        text, more = reverse_regional(text, cfg.target, cfg, info, doc.metadata.get("url"))
         changes += more
     if cfg.fix_punctuation:
         text, more = fix_punctuation(text, info, cfg.mojibake_window_chars)
