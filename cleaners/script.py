@@ -53,6 +53,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import ahocorasick_rs
+
 from cleaners.model import Change, CleaningError, Document, Explained
 
 if TYPE_CHECKING:  # the binding is imported lazily: only documents that are converted need it
@@ -431,9 +433,11 @@ class PhraseTable:
 
     readings: dict[str, tuple[Phrase, ...]]  # keyed by the Taiwan term in the target script
     kept: frozenset[str]                     # s2twp's own kept words (方程式): matched, never touched
-    pattern: re.Pattern[str]                 # every Taiwan and kept term, longest first, as group 1
+    words: tuple[str, ...]                   # every Taiwan and kept term, in `finder`'s order
+    finder: Any                              # ahocorasick_rs.AhoCorasick over `words`, leftmost longest
     markers: re.Pattern[str]                 # every mainland marker
     rewritten: re.Pattern[str]               # every mainland word s2twp rewrites (its table's keys)
+    plain: dict[str, str]                    # terms with one reading and no rule: their mainland word
     signature: frozenset[str]                # terms that count as over-conversion evidence
 
 
@@ -561,15 +565,23 @@ def phrase_table(target: str) -> PhraseTable:
         phrases = tuple(p for p in phrases if p.mainland != p.taiwan)
         if phrases:
             readings[conv(taiwan)] = phrases
-    kept = frozenset(conv(k) for k in data["kept"]) - readings.keys()
+    # A kept word matters only where it holds a Taiwan term (方程式 holds 程式, 司法程序 holds
+    # 程序); the others (數字) would only cost a match each.
+    kept = frozenset(k for k in (conv(k) for k in data["kept"])
+                     if k not in readings and any(t in k for t in readings))
     markers = {conv(row["marker"]) for row in marker_rows()}
+    words = (*sorted(readings), *sorted(kept))
     return PhraseTable(
         readings=readings,
         kept=kept,
-        pattern=re.compile("(" + trie_pattern([*readings, *kept]) + ")"),
+        words=words,
+        finder=ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
         markers=re.compile(trie_pattern(markers)),
         rewritten=re.compile(trie_pattern({conv(k) for k in rewritten_words} - readings.keys())),
-        signature=frozenset(t for t, ps in readings.items() if any(p.signature for p in ps)))
+        signature=frozenset(t for t, ps in readings.items() if any(p.signature for p in ps)),
+        plain={t: ps[0].mainland for t, ps in readings.items()
+               if len(ps) == 1 and ps[0].mainland and not ps[0].conditional and not ps[0].needs_s2twp
+               and ps[0].keep_before is None and ps[0].keep_after is None})
 
 
 def _line_starts(text: str) -> list[int]:
@@ -652,8 +664,10 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     every occurrence as ``[line, col, context]`` (col in the text this pass received, so the
     trail replays).
 
-    `re.split` hands the terms over as list items, so a document pays Python per occurrence
-    only for a list comprehension and the rules of the terms it has (issue #6: at least 20 MB/s).
+    The terms are found by one Aho-Corasick automaton (ahocorasick_rs, in Rust: issue #22
+    measured a regex over the ~770 terms at a sixth of its speed), so a document pays Python
+    per occurrence only for list comprehensions and the rules of the terms it has (issue #6:
+    at least 20 MB/s).
 
     >>> cfg = ConvertConfig()
     >>> taiwan = "行政院推動數位轉型，最佳化資料庫與網路頻寬。"
@@ -661,16 +675,16 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     True
     """
     table = phrase_table(target)
-    parts = table.pattern.split(text)  # text, term, text, term, ..., text
-    if len(parts) == 1:  # most documents stop here
+    found = table.finder.find_matches_as_indexes(text)  # (word, start, end), leftmost longest
+    if not found:  # most documents stop here
         return text, []
     readings = table.readings
-    terms = parts[1::2]
+    terms = [table.words[k] for k, _, _ in found]
     counts = Counter(terms)
     signature = sorted(t for t in counts if t in table.signature)
     if not signature:
         return text, []
-    at = list(itertools.accumulate(map(len, parts), initial=0))[1:-1:2]  # where each term starts
+    at = [start for _, start, _ in found]  # where each term starts
     window = cfg.keep_window_chars
     host = _host(url)
     evidence: dict[str, Any] = {"signature_terms": signature}
@@ -707,7 +721,9 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     # for only in a signed document: it is the longest search of the step).
     s2twp_throughout = table.rewritten.search(text) is None
     evidence["s2twp_throughout"] = s2twp_throughout
-    decided = [Decision(None, "kept") if term in table.kept
+    plain = table.plain
+    decided = [Decision(readings[term][0], "") if term in plain
+               else Decision(None, "kept") if term in table.kept
                else _decide(readings[term], text, start, start + len(term), window, s2twp_throughout)
                for term, start in zip(terms, at, strict=True)]
     starts = _line_starts(text)
@@ -720,9 +736,11 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
         where = [line, start - starts[line - 1], text[max(0, start - ctx):start + len(term) + ctx]]
         to = reading.phrase.mainland if reading.phrase is not None and reading.phrase.mainland else ""
         groups.setdefault((term, reading.why or "replace", to), []).append(where)
-    parts[1::2] = [r.phrase.mainland if r.phrase is not None and r.phrase.mainland else term
-                   for term, r in zip(terms, decided, strict=True)]
-    out = "".join(parts)
+    ends = [0, *(end for _, _, end in found)]
+    gaps = [text[a:b] for a, b in zip(ends, [*at, len(text)], strict=True)]  # text between terms
+    words = [r.phrase.mainland if r.phrase is not None and r.phrase.mainland else term
+             for term, r in zip(terms, decided, strict=True)]
+    out = "".join(itertools.chain.from_iterable(zip(gaps, [*words, ""], strict=True)))
     changes: list[Change] = []
     for (term, outcome, to), occurrences in sorted(groups.items(), key=lambda g: g[0][1] != "replace"):
         where = "lines " + _ranges(sorted({o[0] for o in occurrences}))

@@ -188,10 +188,17 @@ def evaluate_text(text: str, target: str, **cfg: Any) -> Tally:
     return tally
 
 
-def taiwan_left(text: str, target: str) -> Counter[str]:
-    """Taiwan words of the regional tables still in `text` (those kept in their own sense too)."""
+def taiwan_left(result: Any, target: str) -> Counter[str]:
+    """Taiwan vocabulary left in a converted document: signature terms (no mainland writer uses
+    them) still in the text, and terms the step flagged as ambiguous and left. Terms kept in
+    their own sense (智慧 in 智慧監管, 信用檔案) are the writer's own words and do not count."""
     table = phrase_table(target)
-    return Counter(m for m in table.pattern.findall(text) if m in table.readings)
+    found = [table.words[k] for k, _, _ in table.finder.find_matches_as_indexes(result.text)]
+    left = Counter(t for t in found if t in table.signature)
+    for change in result.changes:
+        if change.detail.get("ambiguous"):
+            left[change.detail["term"]] += change.detail["count"]
+    return left
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     left: Counter[str] = Counter()
     if seed is not None:
         cleaned = convert(Document(Source("eval", "0", 0), text=seed.read_text("utf-8")),
-                          ConvertConfig(target=args.target)).text
+                          ConvertConfig(target=args.target))
         left = taiwan_left(cleaned, args.target)
         print(f"\n3. seed 001 cleaned: Taiwan words left: {dict(left.most_common()) or 'none'}")
 
