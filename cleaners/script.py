@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # the binding is imported lazily: only documents that are con
 log = logging.getLogger(__name__)
 
 STEP = "script.convert"
-VERSION = "4"  # 4: regional reversal from OpenCC's inverse, ambiguous terms flagged (#22)
+VERSION = "4"  # 4: regional reversal from OpenCC's inverse, ambiguous terms flagged, offsets (#22)
 SCRIPTS = ("hans", "hant", "tw", "hk")
 
 # Target script -> OpenCC config. Each accepts already-mixed input (see module docstring).
@@ -77,6 +77,9 @@ OPENCC_CONFIGS: dict[str, str] = {
 # Differing character pairs after which the OpenCC change's sample stops (pairs): a text
 # converted throughout shows its mappings within a line or two.
 SAMPLE_PAIRS = 60
+# Occurrences of a regional term listed with line, column and context in its change (the
+# offsets of all of them are listed): enough for a person to see the word at work.
+SAMPLE_OCCURRENCES = 3
 PHRASES_FILE = "script_regional_phrases.tsv"
 MARKERS_FILE = "script_mainland_markers.tsv"
 
@@ -102,6 +105,10 @@ class ConvertConfig:
     # quoting Taiwan words has the mainland word beside each. Seed 001: 9 of 10 (its mirror
     # missed 數字 in 數字政府); a majority, so one missed word cannot unsign a document.
     min_consistent_share: float = 0.5
+    # Characters of a document its consistency is counted in (characters): 100,000 is a long
+    # report (the seeds are 2,000-10,000); past that the step would count a book again for a
+    # decision made long before, and issue #6's 20 MB/s counts every pass.
+    evidence_chars: int = 100_000
     # Characters of context either side of a phrase kept in its change record (characters).
     context_chars: int = 8
     # Characters before/after a term searched by its keep_before/keep_after rules (characters):
@@ -434,7 +441,8 @@ class PhraseTable:
     readings: dict[str, tuple[Phrase, ...]]  # keyed by the Taiwan term in the target script
     kept: frozenset[str]                     # s2twp's own kept words (方程式): matched, never touched
     words: tuple[str, ...]                   # every Taiwan and kept term, in `finder`'s order
-    finder: Any                              # ahocorasick_rs.AhoCorasick over `words`, leftmost longest
+    finder: Any                              # ahocorasick_rs automaton over `words` in UTF-32 (`find_terms`)
+    text_finder: Any                         # the same over `str`: `find_terms`' fallback
     markers: re.Pattern[str]                 # every mainland marker
     rewritten: re.Pattern[str]               # every mainland word s2twp rewrites (its table's keys)
     plain: dict[str, str]                    # terms with one reading and no rule: their mainland word
@@ -575,13 +583,41 @@ def phrase_table(target: str) -> PhraseTable:
         readings=readings,
         kept=kept,
         words=words,
-        finder=ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
+        finder=ahocorasick_rs.BytesAhoCorasick(
+            [w.encode("utf-32-le") for w in words], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+            implementation=ahocorasick_rs.Implementation.DFA),
+        text_finder=ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
         markers=re.compile(trie_pattern(markers)),
         rewritten=re.compile(trie_pattern({conv(k) for k in rewritten_words} - readings.keys())),
         signature=frozenset(t for t, ps in readings.items() if any(p.signature for p in ps)),
         plain={t: ps[0].mainland for t, ps in readings.items()
                if len(ps) == 1 and ps[0].mainland and not ps[0].conditional and not ps[0].needs_s2twp
                and ps[0].keep_before is None and ps[0].keep_after is None})
+
+
+def find_terms(table: PhraseTable, text: str) -> tuple[list[int], list[int], list[int]]:
+    """Every Taiwan and kept term in `text`, leftmost longest: their indexes in `table.words`,
+    starts and ends, in characters.
+
+    The automaton runs over the UTF-32 bytes of the text (one code unit a character, so a byte
+    offset is four times a character offset): a DFA over bytes is about 1.5 times as fast as
+    one over `str` (issue #22). A match that straddles two characters would need a term to
+    begin with a character whose code point ends in 00 or lies below U+0100, and bytes of two
+    characters to spell it (UTF-16, tried first, found such matches in the seeds: 鉳 is 33 92);
+    should one ever be reported, the `str` automaton runs instead.
+
+    >>> t = phrase_table("hant")
+    >>> k, a, b = find_terms(t, "將數位技術廣泛套用")
+    >>> [t.words[i] for i in k], a, b
+    (['數位', '套用'], [1, 7], [3, 9])
+    """
+    found = table.finder.find_matches_as_indexes(text.encode("utf-32-le"))
+    starts = list(map(operator.itemgetter(1), found))
+    if any(map((3).__and__, starts)):  # pragma: no cover - see the docstring
+        matched = table.text_finder.find_matches_as_indexes(text)
+        return ([k for k, _, _ in matched], [a for _, a, _ in matched], [b for _, _, b in matched])
+    return (list(map(operator.itemgetter(0), found)), list(map((2).__rrshift__, starts)),
+            list(map((2).__rrshift__, map(operator.itemgetter(2), found))))
 
 
 def _line_starts(text: str) -> list[int]:
@@ -630,26 +666,52 @@ class Decision:
     """What `_decide` made of one occurrence: the reading used, or why it was left."""
 
     phrase: Phrase | None   # the reading restored; None when left
-    why: str                # "" when restored; else "own_sense" or "ambiguous"
+    why: str                # "" when restored; else "own_sense", "ambiguous" or "kept"
 
 
-def _decide(readings: tuple[Phrase, ...], text: str, start: int, end: int, window: int,
-            s2twp_throughout: bool) -> Decision:
-    """The reading of one occurrence (text[start:end]) from its context."""
-    before = text[max(0, start - window):start]
+OWN_SENSE = Decision(None, "own_sense")
+AMBIGUOUS = Decision(None, "ambiguous")
+
+
+def _decide(readings: tuple[Phrase, ...], text: str, starts: list[int], window: int,
+            s2twp_throughout: bool) -> list[Decision]:
+    """The reading of each occurrence of one term (starting at `starts`) from its context:
+    kept in its own sense when a keep rule of any reading matches, else the first reading that
+    applies (unconditional, or its restore rule matches), else ambiguous.
+
+    Rule by rule over all occurrences (a comprehension each), not occurrence by occurrence:
+    issue #22's benchmark text has thousands of ruled occurrences.
+
+    >>> (p,) = phrase_table("hant").readings["套用"]
+    >>> [d.why or d.phrase.mainland for d in _decide((p,), "套用公式，廣泛套用", [0, 7], 6, False)]
+    ['own_sense', '應用']
+    """
+    length = len(readings[0].taiwan)
+    ends = [start + length for start in starts]
+    lows = [start - window if start > window else 0 for start in starts]
+
+    def matches(before: re.Pattern[str] | None, after: re.Pattern[str] | None) -> list[bool]:
+        hit = [False] * len(starts)
+        if before is not None:
+            hit = [before.search(text, low, start) is not None for low, start in zip(lows, starts, strict=True)]
+        if after is not None:
+            hit = [h or after.match(text, end, end + window) is not None for h, end in zip(hit, ends, strict=True)]
+        return hit
+
+    decided: list[Decision | None] = [None] * len(starts)
     for phrase in readings:
-        if ((phrase.keep_before is not None and phrase.keep_before.search(before))
-                or (phrase.keep_after is not None and phrase.keep_after.match(text, end, end + window))):
-            return Decision(None, "own_sense")
+        if phrase.keep_before is not None or phrase.keep_after is not None:
+            own = matches(phrase.keep_before, phrase.keep_after)
+            decided = [d or (OWN_SENSE if o else None) for d, o in zip(decided, own, strict=True)]
     for phrase in readings:
         if phrase.mainland is None or (phrase.needs_s2twp and not s2twp_throughout):
             continue
-        if not phrase.conditional or (
-                (phrase.restore_before is not None and phrase.restore_before.search(before))
-                or (phrase.restore_after is not None
-                    and phrase.restore_after.match(text, end, end + window))):
-            return Decision(phrase, "")
-    return Decision(None, "ambiguous")
+        restore = Decision(phrase, "")
+        if not phrase.conditional:
+            return [d or restore for d in decided]
+        hit = matches(phrase.restore_before, phrase.restore_after)
+        decided = [d or (restore if h else None) for d, h in zip(decided, hit, strict=True)]
+    return [d or AMBIGUOUS for d in decided]
 
 
 def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str, str],
@@ -675,16 +737,15 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     True
     """
     table = phrase_table(target)
-    found = table.finder.find_matches_as_indexes(text)  # (word, start, end), leftmost longest
-    if not found:  # most documents stop here
+    indexes, at, ends = find_terms(table, text)  # leftmost longest
+    if not indexes:  # most documents stop here
         return text, []
     readings = table.readings
-    terms = [table.words[k] for k, _, _ in found]
+    terms = list(map(table.words.__getitem__, indexes))
     counts = Counter(terms)
     signature = sorted(t for t in counts if t in table.signature)
     if not signature:
         return text, []
-    at = [start for _, start, _ in found]  # where each term starts
     window = cfg.keep_window_chars
     host = _host(url)
     evidence: dict[str, Any] = {"signature_terms": signature}
@@ -700,8 +761,18 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
         # Taiwan term outnumbers the mainland word it stands for; a mainland text quoting
         # Taiwan words has the mainland word beside each (seed 001 has 網路 12 times, 網絡
         # never; its converter missed 數字 in 數字政府, so 數位 alone is not consistent).
+        # Counted in the first `evidence_chars` characters: a long text shows its converter's
+        # habits early, and a book need not be read twice to decide.
+        limit = cfg.evidence_chars
+        sample = counts if len(text) <= limit else Counter(terms[:bisect.bisect_left(at, limit)])
         mainland_of = {t: next((p.mainland for p in readings[t] if p.mainland), "") for t in signature}
-        consistent = [t for t in signature if counts[t] > (text.count(mainland_of[t]) if mainland_of[t] else 0)]
+        consistent = []
+        needed = cfg.min_consistent_share * len(signature)
+        for k, t in enumerate(signature):  # str.count per term, stopping once decided
+            if len(consistent) >= needed or len(consistent) + len(signature) - k < needed:
+                break
+            if sample[t] > (text.count(mainland_of[t], 0, limit) if mainland_of[t] else 0):
+                consistent.append(t)
         markers = _markers(table, text, cfg.min_mainland_markers)
         evidence["consistent_terms"] = consistent
         evidence["mainland_markers"] = markers
@@ -721,29 +792,58 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     # for only in a signed document: it is the longest search of the step).
     s2twp_throughout = table.rewritten.search(text) is None
     evidence["s2twp_throughout"] = s2twp_throughout
-    plain = table.plain
-    decided = [Decision(readings[term][0], "") if term in plain
-               else Decision(None, "kept") if term in table.kept
-               else _decide(readings[term], text, start, start + len(term), window, s2twp_throughout)
-               for term, start in zip(terms, at, strict=True)]
+    # Each term's occurrences are decided together; a term without rules needs no context.
+    by_term: dict[str, list[int]] = {}
+    for k, term in enumerate(terms):
+        by_term.setdefault(term, []).append(k)
+    # Each occurrence's line, for the changes' "where", in C (a map over the list).
     starts = _line_starts(text)
-    ctx = cfg.context_chars
-    groups: dict[tuple[str, str, str], list[list[Any]]] = {}  # (term, outcome, to) -> occurrences
-    for term, start, reading in zip(terms, at, decided, strict=True):
-        if reading.why == "kept":
+    lines = list(map(bisect.bisect_right, itertools.repeat(starts), at))
+    groups: dict[tuple[str, str, str], list[int]] = {}  # (term, outcome, to) -> occurrence indexes
+    replaced: list[int] = []  # the occurrences given back, by group
+    words: list[str] = []     # and the word each becomes
+    for term, ks in by_term.items():
+        if term in table.kept:
             continue
-        line = bisect.bisect_right(starts, start)
-        where = [line, start - starts[line - 1], text[max(0, start - ctx):start + len(term) + ctx]]
-        to = reading.phrase.mainland if reading.phrase is not None and reading.phrase.mainland else ""
-        groups.setdefault((term, reading.why or "replace", to), []).append(where)
-    ends = [0, *(end for _, _, end in found)]
-    gaps = [text[a:b] for a, b in zip(ends, [*at, len(text)], strict=True)]  # text between terms
-    words = [r.phrase.mainland if r.phrase is not None and r.phrase.mainland else term
-             for term, r in zip(terms, decided, strict=True)]
-    out = "".join(itertools.chain.from_iterable(zip(gaps, [*words, ""], strict=True)))
+        if term in table.plain:
+            choice: list[Decision] = [Decision(readings[term][0], "")]
+            parts = [ks]
+        else:
+            decisions = _decide(readings[term], text, [at[k] for k in ks], window, s2twp_throughout)
+            # `_decide` hands out one Decision object per outcome: grouped by identity, so no
+            # occurrence pays for hashing a Phrase
+            ids = list(map(id, decisions))
+            choice = list({id(d): d for d in decisions}.values())
+            parts = [list(itertools.compress(ks, map(operator.eq, ids, itertools.repeat(id(d)))))
+                     for d in choice]
+        for d, part in zip(choice, parts, strict=True):
+            to = d.phrase.mainland if d.phrase is not None and d.phrase.mainland else ""
+            groups.setdefault((term, d.why or "replace", to), []).extend(part)
+            if to:
+                replaced += part
+                words += itertools.repeat(to, len(part))
+    # The text between the occurrences given back, then their words, in C.
+    order = sorted(range(len(replaced)), key=replaced.__getitem__)
+    ks = list(map(replaced.__getitem__, order))
+    cuts = [0, *map(ends.__getitem__, ks)]
+    gaps = list(map(text.__getitem__, map(slice, cuts, [*map(at.__getitem__, ks), len(text)])))
+    out = "".join(itertools.chain.from_iterable(zip(gaps, [*map(words.__getitem__, order), ""], strict=True)))
+    ctx = cfg.context_chars
+
+    def located(part: list[int]) -> dict[str, Any]:
+        """Where a group's occurrences are: every offset (in the text this pass received, so
+        the trail replays: issue #22's benchmark has tens of thousands, so offsets, not one
+        record each, as the punctuation pass does) and the first few with line, column and
+        context for a person."""
+        part.sort()
+        return {"count": len(part), "offsets": list(map(at.__getitem__, part)),
+                "samples": [[lines[k], at[k] - starts[lines[k] - 1],
+                             text[max(0, at[k] - ctx):at[k] + len(terms[k]) + ctx]]
+                            for k in part[:SAMPLE_OCCURRENCES]]}
+
     changes: list[Change] = []
-    for (term, outcome, to), occurrences in sorted(groups.items(), key=lambda g: g[0][1] != "replace"):
-        where = "lines " + _ranges(sorted({o[0] for o in occurrences}))
+    for (term, outcome, to), part in sorted(groups.items(), key=lambda g: g[0][1] != "replace"):
+        where = "lines " + _ranges(sorted(set(map(lines.__getitem__, part))))
         first = readings[term][0]
         if outcome == "replace":
             phrase = next(p for p in readings[term] if p.mainland == to)
@@ -751,22 +851,21 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
                 STEP, "replace", f"phrase:{term}", where,
                 "Taiwan phrasing put into a mainland document by an over-eager converter; "
                 f"the original says {to}",
-                {**info, "from": term, "to": to, "count": len(occurrences),
-                 "occurrences": occurrences, "evidence": phrase.evidence, **evidence}))
+                {**info, "from": term, "to": to, **located(part), "evidence": phrase.evidence,
+                 **evidence}))
         elif outcome == "own_sense":
             changes.append(Change(
                 STEP, "flag", f"phrase:{term}", where,
                 f"{term} is used in its own sense here, not as Taiwan phrasing; kept",
-                {**info, "term": term, "count": len(occurrences), "occurrences": occurrences}))
+                {**info, "term": term, **located(part)}))
         else:
             options = sorted({p.mainland for p in readings[term] if p.mainland})
             changes.append(Change(
                 STEP, "flag", f"phrase:{term}", where,
                 f"{term} may be Taiwan phrasing ({' or '.join(options) or 'several words'}) or the "
                 "writer's own word, and nothing in its context decides: left as it is",
-                {**info, "term": term, "ambiguous": True, "count": len(occurrences),
-                 "occurrences": occurrences, "evidence": first.evidence,
-                 "s2twp_throughout": s2twp_throughout}))
+                {**info, "term": term, "ambiguous": True, **located(part),
+                 "evidence": first.evidence, "s2twp_throughout": s2twp_throughout}))
     return out, changes
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaners.model import Document, Source
-from cleaners.script import ConvertConfig, convert, converter, phrase_table, to_script
+from cleaners.script import ConvertConfig, convert, converter, find_terms, phrase_table, to_script
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -193,7 +193,7 @@ def taiwan_left(result: Any, target: str) -> Counter[str]:
     them) still in the text, and terms the step flagged as ambiguous and left. Terms kept in
     their own sense (智慧 in 智慧監管, 信用檔案) are the writer's own words and do not count."""
     table = phrase_table(target)
-    found = [table.words[k] for k, _, _ in table.finder.find_matches_as_indexes(result.text)]
+    found = [table.words[k] for k in find_terms(table, result.text)[0]]
     left = Counter(t for t in found if t in table.signature)
     for change in result.changes:
         if change.detail.get("ambiguous"):
