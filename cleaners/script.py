@@ -441,8 +441,11 @@ class PhraseTable:
     readings: dict[str, tuple[Phrase, ...]]  # keyed by the Taiwan term in the target script
     kept: frozenset[str]                     # s2twp's own kept words (方程式): matched, never touched
     words: tuple[str, ...]                   # every Taiwan and kept term, in `finder`'s order
-    finder: Any                              # ahocorasick_rs automaton over `words` in UTF-32 (`find_terms`)
-    text_finder: Any                         # the same over `str`: `find_terms`' fallback
+    multi: tuple[int, ...]                   # indexes of the words of two or more characters
+    finder: Any                              # ahocorasick_rs DFA over those in UTF-16 (`find_terms`)
+    single: dict[str, int]                   # the one-character words and their indexes
+    singles: re.Pattern[str]                 # any one-character word
+    text_finder: Any                         # every word, over `str`: `find_terms`' fallback
     markers: re.Pattern[str]                 # every mainland marker
     rewritten: re.Pattern[str]               # every mainland word s2twp rewrites (its table's keys)
     plain: dict[str, str]                    # terms with one reading and no rule: their mainland word
@@ -579,13 +582,19 @@ def phrase_table(target: str) -> PhraseTable:
                      if k not in readings and any(t in k for t in readings))
     markers = {conv(row["marker"]) for row in marker_rows()}
     words = (*sorted(readings), *sorted(kept))
+    multi = tuple(k for k, w in enumerate(words) if len(w) > 1)
+    single = {w: k for k, w in enumerate(words) if len(w) == 1}
     return PhraseTable(
         readings=readings,
         kept=kept,
         words=words,
+        multi=multi,
         finder=ahocorasick_rs.BytesAhoCorasick(
-            [w.encode("utf-32-le") for w in words], matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+            [words[k].encode("utf-16-le", "surrogatepass") for k in multi],
+            matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
             implementation=ahocorasick_rs.Implementation.DFA),
+        single=single,
+        singles=re.compile(f"[{''.join(map(re.escape, single))}]") if single else NEVER,
         text_finder=ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
         markers=re.compile(trie_pattern(markers)),
         rewritten=re.compile(trie_pattern({conv(k) for k in rewritten_words} - readings.keys())),
@@ -599,25 +608,38 @@ def find_terms(table: PhraseTable, text: str) -> tuple[list[int], list[int], lis
     """Every Taiwan and kept term in `text`, leftmost longest: their indexes in `table.words`,
     starts and ends, in characters.
 
-    The automaton runs over the UTF-32 bytes of the text (one code unit a character, so a byte
-    offset is four times a character offset): a DFA over bytes is about 1.5 times as fast as
-    one over `str` (issue #22). A match that straddles two characters would need a term to
-    begin with a character whose code point ends in 00 or lies below U+0100, and bytes of two
-    characters to spell it (UTF-16, tried first, found such matches in the seeds: 鉳 is 33 92);
-    should one ever be reported, the `str` automaton runs instead.
+    The terms of two or more characters are found by a DFA over the UTF-16 bytes of the text
+    (two bytes a character when nothing lies beyond the BMP, so a byte offset is twice a
+    character offset): about twice as fast as one over `str` (issue #22). A single character
+    in UTF-16 is two bytes that also occur across two characters (鉳 is 33 92, and the seeds
+    have it so), so the few one-character terms (埠, 矽) are found by a character class and
+    kept where no longer term covers them: the same result as one leftmost-longest pass.
+    A longer term spelled across characters is possible in principle: should one be reported
+    (an odd offset), or the text have characters beyond the BMP, the `str` automaton runs.
 
     >>> t = phrase_table("hant")
-    >>> k, a, b = find_terms(t, "將數位技術廣泛套用")
+    >>> k, a, b = find_terms(t, "將數位技術廣泛套用於串口和埠")
     >>> [t.words[i] for i in k], a, b
-    (['數位', '套用'], [1, 7], [3, 9])
+    (['數位', '套用', '埠'], [1, 7, 13], [3, 9, 14])
     """
-    found = table.finder.find_matches_as_indexes(text.encode("utf-32-le"))
+    data = text.encode("utf-16-le", "surrogatepass")
+    found = table.finder.find_matches_as_indexes(data) if len(data) == 2 * len(text) else [(0, 1, 0)]
     starts = list(map(operator.itemgetter(1), found))
-    if any(map((3).__and__, starts)):  # pragma: no cover - see the docstring
+    if any(map((1).__and__, starts)):
         matched = table.text_finder.find_matches_as_indexes(text)
         return ([k for k, _, _ in matched], [a for _, a, _ in matched], [b for _, _, b in matched])
-    return (list(map(operator.itemgetter(0), found)), list(map((2).__rrshift__, starts)),
-            list(map((2).__rrshift__, map(operator.itemgetter(2), found))))
+    indexes = list(map(table.multi.__getitem__, map(operator.itemgetter(0), found)))
+    starts = list(map((1).__rrshift__, starts))
+    ends = list(map((1).__rrshift__, map(operator.itemgetter(2), found)))
+    singles = [m.start() for m in table.singles.finditer(text)]
+    # a single character is a match of its own unless a longer match covers it
+    singles = [at for at in singles
+               if not ((j := bisect.bisect_right(starts, at) - 1) >= 0 and ends[j] > at)]
+    if not singles:
+        return indexes, starts, ends
+    merged = sorted([*zip(starts, indexes, ends, strict=True),
+                     *((at, table.single[text[at]], at + 1) for at in singles)])
+    return ([k for _, k, _ in merged], [a for a, _, _ in merged], [b for _, _, b in merged])
 
 
 def _line_starts(text: str) -> list[int]:

@@ -492,3 +492,23 @@ def test_title_and_metadata_follow_the_target_script_but_urls_and_dates_stay():
     assert out.title == "广东省发布数字政府规划！"
     assert out.metadata == {"publisher": "新华社", "doc_number": "冀政发〔2023〕3号"}
     assert {c.where for c in out.changes} >= {"title", "metadata.publisher", "metadata.doc_number"}
+
+
+# --- regional vocabulary: the term search (issue #22) -------------------------------------------
+
+
+@pytest.mark.parametrize("target", script.SCRIPTS)
+def test_term_search_equals_one_leftmost_longest_pass(target: str) -> None:
+    """`find_terms` (a UTF-16 DFA for longer terms, a character class for one-character ones)
+    finds exactly what one leftmost-longest automaton over `str` finds, on every seed in its
+    own form and after s2twp, and on a line built to hold one-character terms inside and
+    outside longer ones."""
+    table = script.phrase_table(target)
+    s2twp = script.converter("s2twp.json")
+    texts = [to_script(t, target) for p in SEED_FILES
+             for t in (p.read_text(encoding="utf-8"), str(s2twp.convert(p.read_text(encoding="utf-8"))))]
+    texts.append(to_script("串口和埠，序列埠與矽，晶片用矽。", target))
+    for text in texts:
+        indexes, starts, ends = script.find_terms(table, text)
+        expected = [tuple(m) for m in table.text_finder.find_matches_as_indexes(text)]
+        assert list(zip(indexes, starts, ends, strict=True)) == expected
