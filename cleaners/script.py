@@ -95,11 +95,14 @@ class ConvertConfig:
     # Regional vocabulary reversal on/off (issue #6, seed 001).
     reverse_regional: bool = True
     # Distinct signature terms (never used by a mainland writer) needed to call a document
-    # over-converted: seed 001 has 8; a stray one (a quoted Taiwan name) is not a signature.
-    min_signature_terms: int = 3
-    # Distinct mainland-only words needed alongside (seed 001 has 5: 信息 視頻 渠道 質量 網上);
-    # a genuine Taiwanese text has none, so it is never rewritten.
-    min_mainland_markers: int = 3
+    # over-converted: seed 001 has 10; one alone (a quoted Taiwan name, 西元 in a history
+    # page) is not a signature. Two: half the mainland corpus pages issue #22 damaged with
+    # s2twp have two or more, and a page quoting Taiwan words is caught by the consistency rule.
+    min_signature_terms: int = 2
+    # Pieces of mainland evidence needed alongside (mainland-only words, curly quotes without
+    # 「」): seed 001 has 信息 視頻 渠道 質量 網上 and its quotes. No genuine Big5 text of the
+    # corpus has a mainland word, and one of twelve has curly quotes, so two pieces, not one.
+    min_mainland_markers: int = 2
     # Share of the distinct signature terms that outnumber, in the document, the mainland word
     # each stands for (a ratio): a converter rewrites its words throughout, a mainland writer
     # quoting Taiwan words has the mainland word beside each. Seed 001: 9 of 10 (its mirror
@@ -765,10 +768,20 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     readings = table.readings
     terms = list(map(table.words.__getitem__, indexes))
     counts = Counter(terms)
-    signature = sorted(t for t in counts if t in table.signature)
-    if not signature:
+    if table.signature.isdisjoint(counts):  # most documents stop here
         return text, []
     window = cfg.keep_window_chars
+    by_term: dict[str, list[int]] = {}
+    for k, term in enumerate(terms):
+        by_term.setdefault(term, []).append(k)
+    # A signature term used in its own sense (專案組) is no evidence: only the rest count.
+    for term in table.signature.intersection(counts):
+        if any(p.keep_before or p.keep_after for p in readings[term]):
+            decided = _decide(readings[term], text, [at[k] for k in by_term[term]], window, False)
+            counts[term] -= decided.count(OWN_SENSE)
+    signature = sorted(t for t in counts if t in table.signature and counts[t] > 0)
+    if not signature:
+        return text, []
     host = _host(url)
     evidence: dict[str, Any] = {"signature_terms": signature}
     if host:
@@ -815,9 +828,6 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     s2twp_throughout = table.rewritten.search(text) is None
     evidence["s2twp_throughout"] = s2twp_throughout
     # Each term's occurrences are decided together; a term without rules needs no context.
-    by_term: dict[str, list[int]] = {}
-    for k, term in enumerate(terms):
-        by_term.setdefault(term, []).append(k)
     # Each occurrence's line, for the changes' "where", in C (a map over the list).
     starts = _line_starts(text)
     lines = list(map(bisect.bisect_right, itertools.repeat(starts), at))

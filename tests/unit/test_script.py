@@ -270,6 +270,7 @@ SEED_001_TERMS = [
     ("人工智慧", "人工智能", 2),
     ("硬体", "硬件", 1),
     ("联络", "联系", 1),
+    ("储存", "存储", 1),
 ]
 
 
@@ -512,3 +513,68 @@ def test_term_search_equals_one_leftmost_longest_pass(target: str) -> None:
         indexes, starts, ends = script.find_terms(table, text)
         expected = [tuple(m) for m in table.text_finder.find_matches_as_indexes(text)]
         assert list(zip(indexes, starts, ends, strict=True)) == expected
+
+
+# --- regional vocabulary: OpenCC's inverse (issue #22) ------------------------------------------
+
+
+def test_regional_table_was_made_from_the_pinned_opencc() -> None:
+    """scripts/make_opencc_regional.py read these very dictionaries: after an OpenCC upgrade
+    this fails until the script has been run again."""
+    import hashlib
+
+    data = script.regional_data()
+    assert data["opencc"] == script.opencc_version()
+    share = script.opencc_share_dir()
+    assert share is not None
+    for name, digest in data["files"].items():
+        assert hashlib.sha256((share / name).read_bytes()).hexdigest() == digest, name
+    # the inverse is OpenCC's: s2twp writes each Taiwan word for each of its mainland words
+    s2twp = script.converter("s2twp.json")
+    for taiwan, mainland in [("資料庫", ["數據庫"]), ("網際網路", ["互聯網", "互聯網絡"]),
+                             ("人工智慧", ["人工智能"]), ("硬體", ["硬件"])]:
+        assert data["inverse"][taiwan] == mainland
+        assert all(s2twp.convert(to_script(m, "hans")) == taiwan for m in mainland)
+
+
+def test_a_mainland_text_through_s2twp_gets_its_words_back() -> None:
+    """Seed 003 (a mainland policy text) through OpenCC's s2twp, then the step: the words
+    s2twp rewrote that only a Taiwanese writer uses come back."""
+    original = to_script(seed("003"), "hans")
+    damaged = str(script.converter("s2twp.json").convert(original))
+    assert "人工智慧" in damaged and "最佳化" in damaged and "網路" in damaged
+    out, changes = run(damaged, "hans", fix_punctuation=False)
+    assert "人工智慧" not in out and "最佳化" not in out and "网路" not in out
+    for word in ("人工智能", "优化", "网络"):
+        assert out.count(word) == original.count(word), word
+    assert of(changes, "phrase:", "replace")[0].detail["mainland_markers"]
+
+
+def test_ambiguous_taiwan_words_are_flagged_not_guessed() -> None:
+    """智慧 is s2twp's word for 智能 and the mainland's own word (wisdom, 智慧城市): given back
+    before a word that goes with 智能, kept in its own sense, flagged where nothing decides."""
+    extra = "\n群眾的智慧無窮。推廣智慧手機。推進智慧預警。"
+    out, changes = run(SEED_001.read_text(encoding="utf-8") + extra, "hant", fix_punctuation=False)
+    assert out.split("\n")[-1] == to_script("群眾的智慧無窮。推廣智能手機。推進智慧預警。", "hant")
+    (ambiguous,) = [c for c in of(changes, "phrase:智慧", "flag") if c.detail.get("ambiguous")]
+    last = out.count("\n") + 1
+    assert str(last) in ambiguous.where and "智能" in ambiguous.why
+    (own,) = [c for c in of(changes, "phrase:智慧", "flag") if not c.detail.get("ambiguous")]
+    assert str(last) in own.where  # 群眾的智慧, beside the seed's own 智慧監管
+
+
+def test_a_taiwan_publisher_is_never_rewritten() -> None:
+    text = SEED_001.read_text(encoding="utf-8")
+    document = Document(Source("x", "0", 0), text=text, metadata={"url": "https://www.ey.gov.tw/a"})
+    result = convert(document, ConvertConfig(target="hant"))
+    assert not of(result.changes, "phrase:", "replace")
+    (flag,) = of(result.changes, "phrase:regional", "flag")
+    assert "ey.gov.tw" in flag.why and "套用" in result.text
+
+
+def test_taiwan_words_quoted_beside_the_mainland_ones_are_not_a_signature() -> None:
+    text = seed("002") + "\n台灣把軟件叫軟體，把網絡叫網路，把優化叫最佳化。"
+    out, changes = run(text, "hant")
+    assert out.endswith(to_script("台灣把軟件叫軟體，把網絡叫網路，把優化叫最佳化。", "hant"))
+    (flag,) = of(changes, "phrase:regional", "flag")
+    assert "beside them" in flag.why and len(flag.detail["signature_terms"]) >= 2
