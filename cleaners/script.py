@@ -16,15 +16,19 @@ Three passes, in this order, each recorded in the trail:
    (`VariantsPath`: s2t.json, then the config's variant characters as one regex split), with
    the official converter whenever a variant phrase the shortcut would get wrong occurs.
 2. **Regional vocabulary** — a mainland document that a mirror ran through an over-eager Taiwan
-   converter (seed 001: 套用 for 應用, 巨觀 for 宏觀, 資料庫 for 數據庫 ...) gets its own words
-   back, from the phrase table ``data/script_regional_phrases.tsv`` (each entry with its
-   evidence). The table is applied only when the document carries the signature: several
-   distinct Taiwan-only terms *and* mainland-only vocabulary (``data/script_mainland_markers.tsv``)
-   together. A genuine Taiwanese text has the first but not the second and is never touched.
-   Terms used in their own sense ("套用公式", "多數位於") are kept and flagged; 檔案 is replaced
-   only in the contexts the issue names (政策檔案, 檔案要求), so 信用檔案 and 檔案局 stay.
-   OpenCC's ``tw2sp`` is not used: on the seeds it also rewrites genuine mainland words
-   (建立 → 創建, 整合 → 集成, 核心 → 內核, 線上 → 在線) and knows none of 套用, 回響, 巨觀, 契約.
+   converter (seed 001: 套用 for 應用, 資料庫 for 數據庫, 人工智慧 for 人工智能 ...) gets its own
+   words back (issue #22). The table is the inverse of the pinned OpenCC's ``TWPhrases`` (the
+   one ``s2twp`` applies; ``data/script_opencc_regional.json``, generated with the sha256 of
+   its files by ``scripts/make_opencc_regional.py``), plus ``data/script_regional_phrases.tsv``:
+   another converter's words (seed 001's 套用, 數位) and, with a reason per row, what the
+   dictionary cannot decide: Taiwan words that are ordinary mainland words too (智慧, 資料,
+   執行: given back only where a context rule says so, kept in their own sense, else flagged
+   and left) and Taiwan words for several mainland words (介面: 接口 or 界面). It applies only
+   to a signed document: enough distinct Taiwan-only terms, most of them outnumbering the
+   mainland word they stand for, beside mainland evidence (``data/script_mainland_markers.tsv``,
+   curly quotes without 「」, a ``.cn`` URL), and never under a Taiwan or Hong Kong URL: a
+   genuine Taiwanese or Hong Kong text changes characters only. OpenCC's ``tw2sp`` is not
+   used: it rewrites genuine mainland words (建立 → 創建, 核心 → 內核) without asking.
 3. **Punctuation width** — the seeds had full-width punctuation flattened to ASCII between
    Chinese characters ("實施意見,推進"). ``, : ; ? ! ( )`` next to CJK text are restored to
    full width; numbers, times, decimals, URLs and Latin text are left alone ("1.35億",
@@ -504,8 +508,8 @@ def regional_data() -> dict[str, Any]:
 
 def trie_pattern(words: Iterable[str]) -> str:
     """A regex matching any of `words`, longest first, nested by shared prefix: `re` then
-    checks one character class per position instead of trying every word (issue #22: ~800
-    Taiwan words must cost the step little).
+    checks one character class per position instead of trying every word (the mainland
+    markers, and the ~800 mainland words s2twp rewrites that `reverse_regional` looks for).
 
     >>> p = re.compile(trie_pattern(["網路", "網際網路", "網", "資料庫", "資料"]))
     >>> [m.group() for m in p.finditer("網際網路資料庫網路網資料")]
