@@ -16,15 +16,19 @@ Three passes, in this order, each recorded in the trail:
    (`VariantsPath`: s2t.json, then the config's variant characters as one regex split), with
    the official converter whenever a variant phrase the shortcut would get wrong occurs.
 2. **Regional vocabulary** — a mainland document that a mirror ran through an over-eager Taiwan
-   converter (seed 001: 套用 for 應用, 巨觀 for 宏觀, 資料庫 for 數據庫 ...) gets its own words
-   back, from the phrase table ``data/script_regional_phrases.tsv`` (each entry with its
-   evidence). The table is applied only when the document carries the signature: several
-   distinct Taiwan-only terms *and* mainland-only vocabulary (``data/script_mainland_markers.tsv``)
-   together. A genuine Taiwanese text has the first but not the second and is never touched.
-   Terms used in their own sense ("套用公式", "多數位於") are kept and flagged; 檔案 is replaced
-   only in the contexts the issue names (政策檔案, 檔案要求), so 信用檔案 and 檔案局 stay.
-   OpenCC's ``tw2sp`` is not used: on the seeds it also rewrites genuine mainland words
-   (建立 → 創建, 整合 → 集成, 核心 → 內核, 線上 → 在線) and knows none of 套用, 回響, 巨觀, 契約.
+   converter (seed 001: 套用 for 應用, 資料庫 for 數據庫, 人工智慧 for 人工智能 ...) gets its own
+   words back (issue #22). The table is the inverse of the pinned OpenCC's ``TWPhrases`` (the
+   one ``s2twp`` applies; ``data/script_opencc_regional.json``, generated with the sha256 of
+   its files by ``scripts/make_opencc_regional.py``), plus ``data/script_regional_phrases.tsv``:
+   another converter's words (seed 001's 套用, 數位) and, with a reason per row, what the
+   dictionary cannot decide: Taiwan words that are ordinary mainland words too (智慧, 資料,
+   執行: given back only where a context rule says so, kept in their own sense, else flagged
+   and left) and Taiwan words for several mainland words (介面: 接口 or 界面). It applies only
+   to a signed document: enough distinct Taiwan-only terms, most of them outnumbering the
+   mainland word they stand for, beside mainland evidence (``data/script_mainland_markers.tsv``,
+   curly quotes without 「」, a ``.cn`` URL), and never under a Taiwan or Hong Kong URL: a
+   genuine Taiwanese or Hong Kong text changes characters only. OpenCC's ``tw2sp`` is not
+   used: it rewrites genuine mainland words (建立 → 創建, 核心 → 內核) without asking.
 3. **Punctuation width** — the seeds had full-width punctuation flattened to ASCII between
    Chinese characters ("實施意見,推進"). ``, : ; ? ! ( )`` next to CJK text are restored to
    full width; numbers, times, decimals, URLs and Latin text are left alone ("1.35億",
@@ -47,11 +51,13 @@ import logging
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import ahocorasick_rs
 
 from cleaners.model import Change, CleaningError, Document, Explained
 
@@ -61,7 +67,7 @@ if TYPE_CHECKING:  # the binding is imported lazily: only documents that are con
 log = logging.getLogger(__name__)
 
 STEP = "script.convert"
-VERSION = "3"  # 3: punctuation edits as offsets, OpenCC pair sample capped
+VERSION = "4"  # 4: regional reversal from OpenCC's inverse, ambiguous terms flagged, offsets (#22)
 SCRIPTS = ("hans", "hant", "tw", "hk")
 
 # Target script -> OpenCC config. Each accepts already-mixed input (see module docstring).
@@ -75,6 +81,9 @@ OPENCC_CONFIGS: dict[str, str] = {
 # Differing character pairs after which the OpenCC change's sample stops (pairs): a text
 # converted throughout shows its mappings within a line or two.
 SAMPLE_PAIRS = 60
+# Occurrences of a regional term listed with line, column and context in its change (the
+# offsets of all of them are listed): enough for a person to see the word at work.
+SAMPLE_OCCURRENCES = 3
 PHRASES_FILE = "script_regional_phrases.tsv"
 MARKERS_FILE = "script_mainland_markers.tsv"
 
@@ -90,11 +99,23 @@ class ConvertConfig:
     # Regional vocabulary reversal on/off (issue #6, seed 001).
     reverse_regional: bool = True
     # Distinct signature terms (never used by a mainland writer) needed to call a document
-    # over-converted: seed 001 has 8; a stray one (a quoted Taiwan name) is not a signature.
-    min_signature_terms: int = 3
-    # Distinct mainland-only words needed alongside (seed 001 has 5: 信息 視頻 渠道 質量 網上);
-    # a genuine Taiwanese text has none, so it is never rewritten.
-    min_mainland_markers: int = 3
+    # over-converted: seed 001 has 10; one alone (a quoted Taiwan name, 西元 in a history
+    # page) is not a signature. Two: half the mainland corpus pages issue #22 damaged with
+    # s2twp have two or more, and a page quoting Taiwan words is caught by the consistency rule.
+    min_signature_terms: int = 2
+    # Pieces of mainland evidence needed alongside (mainland-only words, curly quotes without
+    # 「」): seed 001 has 信息 視頻 渠道 質量 網上 and its quotes. No genuine Big5 text of the
+    # corpus has a mainland word, and one of twelve has curly quotes, so two pieces, not one.
+    min_mainland_markers: int = 2
+    # Share of the distinct signature terms that outnumber, in the document, the mainland word
+    # each stands for (a ratio): a converter rewrites its words throughout, a mainland writer
+    # quoting Taiwan words has the mainland word beside each. Seed 001: 9 of 10 (its mirror
+    # missed 數字 in 數字政府); a majority, so one missed word cannot unsign a document.
+    min_consistent_share: float = 0.5
+    # Characters of a document its consistency is counted in (characters): 100,000 is a long
+    # report (the seeds are 2,000-10,000); past that the step would count a book again for a
+    # decision made long before, and issue #6's 20 MB/s counts every pass.
+    evidence_chars: int = 100_000
     # Characters of context either side of a phrase kept in its change record (characters).
     context_chars: int = 8
     # Characters before/after a term searched by its keep_before/keep_after rules (characters):
@@ -385,25 +406,57 @@ def load_variants_path(config: str, data: Mapping[str, Any], share: Path | None)
 # ---------------------------------------------------------------------------------------------
 # Regional vocabulary
 
+REGIONAL_FILE = "script_opencc_regional.json"
+# Host suffixes that say who published a document (metadata "url", when known): a Taiwan or
+# Hong Kong publisher's vocabulary is its own and is never reversed; a mainland one counts as
+# mainland evidence. Domains, not page words, so a quoted name cannot trip it.
+GENUINE_HOSTS = (".tw", ".hk", ".mo")
+MAINLAND_HOSTS = (".cn",)
+
 
 @dataclass(frozen=True)
 class Phrase:
+    """One reading of a Taiwan term: the mainland word it gives back, and when.
+
+    `mainland` None: the term is ambiguous and always flagged and left. `restore_before` /
+    `restore_after`: when either is set, the term is restored only where one matches (else the
+    next reading is tried, and after the last one it is flagged and left). `needs_s2twp`: the
+    term is itself an ordinary mainland word that s2twp rewrites (程序 for 進程, 文件 for 文檔),
+    so it is restored only in a document that s2twp converted throughout (no word s2twp
+    rewrites is left in it); another converter may have left the writer's own 程序 standing.
+    """
+
     taiwan: str
-    mainland: str
+    mainland: str | None
     signature: bool
     keep_before: re.Pattern[str] | None
     keep_after: re.Pattern[str] | None
+    restore_before: re.Pattern[str] | None
+    restore_after: re.Pattern[str] | None
     evidence: str
+    needs_s2twp: bool = False
+
+    @property
+    def conditional(self) -> bool:
+        return self.restore_before is not None or self.restore_after is not None
 
 
 @dataclass(frozen=True)
 class PhraseTable:
-    """The phrase table in one target script, compiled."""
+    """The regional tables in one target script, compiled."""
 
-    phrases: dict[str, Phrase]           # keyed by the Taiwan term in the target script
-    pattern: re.Pattern[str]             # every Taiwan term, longest first, as group 1
-    markers: re.Pattern[str]             # every mainland marker
-    ruled: frozenset[str]                # the terms with a keep_before or keep_after rule
+    readings: dict[str, tuple[Phrase, ...]]  # keyed by the Taiwan term in the target script
+    kept: frozenset[str]                     # s2twp's own kept words (方程式): matched, never touched
+    words: tuple[str, ...]                   # every Taiwan and kept term, in `finder`'s order
+    multi: tuple[int, ...]                   # indexes of the words of two or more characters
+    finder: Any                              # ahocorasick_rs DFA over those in UTF-16 (`find_terms`)
+    single: dict[str, int]                   # the one-character words and their indexes
+    singles: re.Pattern[str]                 # any one-character word
+    text_finder: Any                         # every word, over `str`: `find_terms`' fallback
+    markers: re.Pattern[str]                 # every mainland marker
+    rewritten: re.Pattern[str]               # every mainland word s2twp rewrites (its table's keys)
+    plain: dict[str, str]                    # terms with one reading and no rule: their mainland word
+    signature: frozenset[str]                # terms that count as over-conversion evidence
 
 
 def _read_tsv(name: str) -> list[dict[str, str]]:
@@ -423,7 +476,7 @@ def _read_tsv(name: str) -> list[dict[str, str]]:
 
 @functools.cache
 def phrase_rows() -> tuple[dict[str, str], ...]:
-    """The regional phrase table as written (Traditional), loaded once."""
+    """The regional decisions as written (Traditional), loaded once."""
     return tuple(_read_tsv(PHRASES_FILE))
 
 
@@ -434,26 +487,166 @@ def marker_rows() -> tuple[dict[str, str], ...]:
 
 
 @functools.cache
+def regional_data() -> dict[str, Any]:
+    """The inverse of the pinned OpenCC's Taiwan phrase table (scripts/make_opencc_regional.py).
+
+    Made from the installed dictionaries; if they have changed since, it is still the inverse
+    of what that OpenCC wrote, so it is used, with a warning (a test fails until it is rebuilt).
+    """
+    data: dict[str, Any] = json.loads(
+        resources.files("cleaners").joinpath(f"data/{REGIONAL_FILE}").read_text("utf-8"))
+    share = opencc_share_dir()
+    changed = [name for name, digest in data["files"].items()
+               if share is None or not (share / name).is_file()
+               or hashlib.sha256((share / name).read_bytes()).hexdigest() != digest]
+    if changed:
+        log.warning("OpenCC %s: %s not the files %s was made from (OpenCC %s): run "
+                    "scripts/make_opencc_regional.py", opencc_version(), ", ".join(changed),
+                    REGIONAL_FILE, data["opencc"])
+    return data
+
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """A regex matching any of `words`, longest first, nested by shared prefix: `re` then
+    checks one character class per position instead of trying every word (the mainland
+    markers, and the ~800 mainland words s2twp rewrites that `reverse_regional` looks for).
+
+    >>> p = re.compile(trie_pattern(["網路", "網際網路", "網", "資料庫", "資料"]))
+    >>> [m.group() for m in p.finditer("網際網路資料庫網路網資料")]
+    ['網際網路', '資料庫', '網路', '網', '資料']
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        end = "" in node
+        branches = [re.escape(c) + build(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:
+            body = "(?:" + body + ")?" if len(branches) > 1 or len(body) > 1 else body + "?"
+        return body
+
+    return build(trie)
+
+
+def _rule(conv: Callable[[str], str], pattern: str) -> re.Pattern[str] | None:
+    return re.compile(conv(pattern)) if pattern else None
+
+
+@functools.cache
 def phrase_table(target: str) -> PhraseTable:
-    """The phrase table converted to `target` with the same OpenCC config as the text, so it
-    matches a document whether it arrived in Simplified or Traditional."""
+    """The regional tables converted to `target` with the same OpenCC config as the text, so
+    they match a document whether it arrived in Simplified or Traditional.
+
+    The generated inverse gives every Taiwan word s2twp writes; a row of the decisions file
+    for a term replaces the default reading (restore, counting as signature); a term that
+    stands for several mainland words and has no row is flagged and left; so is one that s2twp
+    keeps as it is elsewhere (預設), since a mainland writer uses it too.
+    """
     conv = functools.partial(to_script, target=target)
-    phrases: dict[str, Phrase] = {}
+    data = regional_data()
+    inverse: dict[str, list[str]] = data["inverse"]
+    rewritten_words = {k for keys in inverse.values() for k in keys}
+    rows: dict[str, list[dict[str, str]]] = {}
     for row in phrase_rows():
-        taiwan = conv(row["taiwan"])
-        phrases[taiwan] = Phrase(
-            taiwan=taiwan,
-            mainland=conv(row["mainland"]),
-            signature=row["signature"] == "yes",
-            keep_before=re.compile(conv(row["keep_before"])) if row["keep_before"] else None,
-            keep_after=re.compile(conv(row["keep_after"])) if row["keep_after"] else None,
-            evidence=row["evidence"],
-        )
-    longest_first = sorted(phrases, key=len, reverse=True)
-    markers = sorted({conv(row["marker"]) for row in marker_rows()}, key=len, reverse=True)
-    return PhraseTable(phrases, re.compile("(" + "|".join(map(re.escape, longest_first)) + ")"),
-                       re.compile("|".join(map(re.escape, markers))),
-                       frozenset(t for t, p in phrases.items() if p.keep_before or p.keep_after))
+        rows.setdefault(row["taiwan"], []).append(row)
+    readings: dict[str, tuple[Phrase, ...]] = {}
+    for taiwan in {*inverse, *rows}:
+        keys = inverse.get(taiwan, [])
+        needs_s2twp = taiwan in rewritten_words
+        if taiwan in rows:
+            phrases = tuple(Phrase(
+                taiwan=conv(taiwan),
+                mainland=None if row["mainland"] == "-" else conv(row["mainland"]),
+                signature=row["signature"] == "yes",
+                keep_before=_rule(conv, row["keep_before"]),
+                keep_after=_rule(conv, row["keep_after"]),
+                restore_before=_rule(conv, row["restore_before"]),
+                restore_after=_rule(conv, row["restore_after"]),
+                evidence=row["evidence"],
+                needs_s2twp=needs_s2twp) for row in rows[taiwan])
+        else:
+            alone = len(keys) == 1 and taiwan not in data["kept"]
+            why = (f"OpenCC TWPhrases writes {taiwan} for {' and '.join(keys)}"
+                   + ("" if alone else "; flagged and left: "
+                      + ("it stands for several mainland words" if len(keys) > 1
+                         else "s2twp keeps it as it is elsewhere, so a mainland writer uses it")))
+            phrases = (Phrase(conv(taiwan), conv(keys[0]) if alone else None,
+                              alone and not needs_s2twp, None, None, None, None, why, needs_s2twp),)
+        # A pair the target script spells alike (臺積電 for 台積電, in hans) is no vocabulary.
+        phrases = tuple(p for p in phrases if p.mainland != p.taiwan)
+        if phrases:
+            readings[conv(taiwan)] = phrases
+    # A kept word matters only where it holds a Taiwan term (方程式 holds 程式, 司法程序 holds
+    # 程序); the others (數字) would only cost a match each.
+    kept = frozenset(k for k in (conv(k) for k in data["kept"])
+                     if k not in readings and any(t in k for t in readings))
+    markers = {conv(row["marker"]) for row in marker_rows()}
+    words = (*sorted(readings), *sorted(kept))
+    multi = tuple(k for k, w in enumerate(words) if len(w) > 1)
+    single = {w: k for k, w in enumerate(words) if len(w) == 1}
+    return PhraseTable(
+        readings=readings,
+        kept=kept,
+        words=words,
+        multi=multi,
+        finder=ahocorasick_rs.BytesAhoCorasick(
+            [words[k].encode("utf-16-le", "surrogatepass") for k in multi],
+            matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+            implementation=ahocorasick_rs.Implementation.DFA),
+        single=single,
+        singles=re.compile(f"[{''.join(map(re.escape, single))}]") if single else NEVER,
+        text_finder=ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest),
+        markers=re.compile(trie_pattern(markers)),
+        rewritten=re.compile(trie_pattern({conv(k) for k in rewritten_words} - readings.keys())),
+        signature=frozenset(t for t, ps in readings.items() if any(p.signature for p in ps)),
+        plain={t: ps[0].mainland for t, ps in readings.items()
+               if len(ps) == 1 and ps[0].mainland and not ps[0].conditional and not ps[0].needs_s2twp
+               and ps[0].keep_before is None and ps[0].keep_after is None})
+
+
+def find_terms(table: PhraseTable, text: str) -> tuple[list[int], list[int], list[int]]:
+    """Every Taiwan and kept term in `text`, leftmost longest: their indexes in `table.words`,
+    starts and ends, in characters.
+
+    The terms of two or more characters are found by a DFA over the UTF-16 bytes of the text
+    (two bytes a character when nothing lies beyond the BMP, so a byte offset is twice a
+    character offset): about twice as fast as one over `str` (issue #22). A single character
+    in UTF-16 is two bytes that also occur across two characters (鉳 is 33 92, and the seeds
+    have it so), so the few one-character terms (埠, 矽) are found by a character class and
+    kept where no longer term covers them: the same result as one leftmost-longest pass.
+    A longer term spelled across characters is possible in principle: should one be reported
+    (an odd offset), or the text have characters beyond the BMP, the `str` automaton runs.
+
+    >>> t = phrase_table("hant")
+    >>> k, a, b = find_terms(t, "將數位技術廣泛套用於串口和埠")
+    >>> [t.words[i] for i in k], a, b
+    (['數位', '套用', '埠'], [1, 7, 13], [3, 9, 14])
+    """
+    data = text.encode("utf-16-le", "surrogatepass")
+    found = table.finder.find_matches_as_indexes(data) if len(data) == 2 * len(text) else [(0, 1, 0)]
+    starts = list(map(operator.itemgetter(1), found))
+    if any(map((1).__and__, starts)):
+        matched = table.text_finder.find_matches_as_indexes(text)
+        return ([k for k, _, _ in matched], [a for _, a, _ in matched], [b for _, _, b in matched])
+    indexes = list(map(table.multi.__getitem__, map(operator.itemgetter(0), found)))
+    starts = list(map((1).__rrshift__, starts))
+    ends = list(map((1).__rrshift__, map(operator.itemgetter(2), found)))
+    singles = [m.start() for m in table.singles.finditer(text)]
+    # a single character is a match of its own unless a longer match covers it
+    singles = [at for at in singles
+               if not ((j := bisect.bisect_right(starts, at) - 1) >= 0 and ends[j] > at)]
+    if not singles:
+        return indexes, starts, ends
+    merged = sorted([*zip(starts, indexes, ends, strict=True),
+                     *((at, table.single[text[at]], at + 1) for at in singles)])
+    return ([k for _, k, _ in merged], [a for a, _, _ in merged], [b for _, _, b in merged])
 
 
 def _line_starts(text: str) -> list[int]:
@@ -474,6 +667,10 @@ def _markers(table: PhraseTable, text: str, enough: int) -> list[str]:
     ['信息', '渠道', '視頻']
     """
     found: dict[str, None] = {}
+    # Mainland punctuation: curly quotes, never the corner brackets Taiwan and Hong Kong write
+    # (every corpus Big5 text with quotes has 「」 but one; s2twp leaves quotes as they are).
+    if "“" in text and "「" not in text:
+        found["“”"] = None
     for m in table.markers.finditer(text):
         found[m.group()] = None
         if len(found) >= enough:
@@ -481,16 +678,87 @@ def _markers(table: PhraseTable, text: str, enough: int) -> list[str]:
     return list(found)
 
 
-def reverse_regional(text: str, target: str, cfg: ConvertConfig,
-                     info: dict[str, str]) -> tuple[str, list[Change]]:
-    """Give an over-converted mainland document its own words back (seed 001).
+def _host(url: object) -> str:
+    """The host of a URL, lower case, without a port ("" when there is none).
 
-    Only when the document carries the signature. One change per term, listing every
-    occurrence as ``[line, col, context]`` (col in the text this pass received, so the trail
-    replays); occurrences kept in their own sense are one flag per term.
+    >>> _host("https://www.Gov.cn:443/zhengce/x.htm"), _host(None)
+    ('www.gov.cn', '')
+    """
+    if not isinstance(url, str):
+        return ""
+    m = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#:]+)", url.strip())
+    return m.group(1).lower().rstrip(".") if m else ""
 
-    `re.split` hands the terms over as list items, so a document pays Python per occurrence
-    only for a list comprehension and its keep rules (issue #6: at least 20 MB/s).
+
+@dataclass(frozen=True)
+class Decision:
+    """What `_decide` made of one occurrence: the reading used, or why it was left."""
+
+    phrase: Phrase | None   # the reading restored; None when left
+    why: str                # "" when restored; else "own_sense", "ambiguous" or "kept"
+
+
+OWN_SENSE = Decision(None, "own_sense")
+AMBIGUOUS = Decision(None, "ambiguous")
+
+
+def _decide(readings: tuple[Phrase, ...], text: str, starts: list[int], window: int,
+            s2twp_throughout: bool) -> list[Decision]:
+    """The reading of each occurrence of one term (starting at `starts`) from its context:
+    kept in its own sense when a keep rule of any reading matches, else the first reading that
+    applies (unconditional, or its restore rule matches), else ambiguous.
+
+    Rule by rule over all occurrences (a comprehension each), not occurrence by occurrence:
+    issue #22's benchmark text has thousands of ruled occurrences.
+
+    >>> (p,) = phrase_table("hant").readings["套用"]
+    >>> [d.why or d.phrase.mainland for d in _decide((p,), "套用公式，廣泛套用", [0, 7], 6, False)]
+    ['own_sense', '應用']
+    """
+    length = len(readings[0].taiwan)
+    ends = [start + length for start in starts]
+    lows = [start - window if start > window else 0 for start in starts]
+
+    def matches(before: re.Pattern[str] | None, after: re.Pattern[str] | None) -> list[bool]:
+        hit = [False] * len(starts)
+        if before is not None:
+            hit = [before.search(text, low, start) is not None for low, start in zip(lows, starts, strict=True)]
+        if after is not None:
+            hit = [h or after.match(text, end, end + window) is not None for h, end in zip(hit, ends, strict=True)]
+        return hit
+
+    decided: list[Decision | None] = [None] * len(starts)
+    for phrase in readings:
+        if phrase.keep_before is not None or phrase.keep_after is not None:
+            own = matches(phrase.keep_before, phrase.keep_after)
+            decided = [d or (OWN_SENSE if o else None) for d, o in zip(decided, own, strict=True)]
+    for phrase in readings:
+        if phrase.mainland is None or (phrase.needs_s2twp and not s2twp_throughout):
+            continue
+        restore = Decision(phrase, "")
+        if not phrase.conditional:
+            return [d or restore for d in decided]
+        hit = matches(phrase.restore_before, phrase.restore_after)
+        decided = [d or (restore if h else None) for d, h in zip(decided, hit, strict=True)]
+    return [d or AMBIGUOUS for d in decided]
+
+
+def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str, str],
+                     url: object = None) -> tuple[str, list[Change]]:
+    """Give an over-converted mainland document its own words back (seed 001, issue #22).
+
+    Only when the document carries the signature (`ConvertConfig`): enough distinct Taiwan
+    terms no mainland writer uses, outnumbering the mainland words the same converter rewrites,
+    beside mainland-only vocabulary or a mainland publisher; never for a Taiwan or Hong Kong
+    publisher (`url`). Each occurrence is read in its context (`_decide`): restored, kept in
+    its own sense, or flagged and left as ambiguous. One change per term and outcome, listing
+    every occurrence as ``[line, col, context]`` (col in the text this pass received, so the
+    trail replays).
+
+    The terms are found by one Aho-Corasick automaton (ahocorasick_rs, in Rust: issue #22
+    measured a regex over the ~770 terms at a sixth of its speed), so a document pays Python
+    per occurrence only for list comprehensions and the rules of the terms it has (issue #6:
+    at least 20 MB/s).
 
     >>> cfg = ConvertConfig()
     >>> taiwan = "行政院推動數位轉型，最佳化資料庫與網路頻寬。"
@@ -498,69 +766,142 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig,
     True
     """
     table = phrase_table(target)
-    parts = table.pattern.split(text)  # text, term, text, term, ..., text
-    if len(parts) == 1:  # most documents stop here
+    indexes, at, ends = find_terms(table, text)  # leftmost longest
+    if not indexes:  # most documents stop here
         return text, []
-    phrases = table.phrases
-    terms = parts[1::2]
-    at = list(itertools.accumulate(map(len, parts), initial=0))[1:-1:2]  # where each term starts
+    readings = table.readings
+    terms = list(map(table.words.__getitem__, indexes))
+    counts = Counter(terms)
+    if table.signature.isdisjoint(counts):  # most documents stop here
+        return text, []
     window = cfg.keep_window_chars
-    kept_at: set[int] = set()  # indexes into `terms` of those used in their own sense
-    for k in [k for k, term in enumerate(terms) if term in table.ruled]:
-        phrase = phrases[terms[k]]
-        start = at[k]
-        end = start + len(phrase.taiwan)
-        if ((phrase.keep_before is not None
-             and phrase.keep_before.search(text, max(0, start - window), start))
-                or (phrase.keep_after is not None
-                    and phrase.keep_after.match(text, end, end + window))):
-            kept_at.add(k)
-    counts = Counter(terms if not kept_at else
-                     [term for k, term in enumerate(terms) if k not in kept_at])
-    signature = sorted(t for t in counts if phrases[t].signature)
-    markers = _markers(table, text, cfg.min_mainland_markers) \
-        if len(signature) >= cfg.min_signature_terms else []
-    signed = len(signature) >= cfg.min_signature_terms and len(markers) >= cfg.min_mainland_markers
-    evidence = {"signature_terms": signature, "mainland_markers": markers}
-    log.debug("regional vocabulary: signature=%s markers=%s signed=%s", signature, markers, signed)
-    if not signed:
-        if not signature:
-            return text, []
-        why = ("Taiwan vocabulary kept: "
-               + ("too few distinct signature terms" if len(signature) < cfg.min_signature_terms
-                  else "no mainland vocabulary beside it, so it reads as a genuine Taiwanese text"))
-        return text, [Change(STEP, "flag", "phrase:regional", "", why,
-                             {**info, **evidence, "terms": dict(counts),
+    by_term: dict[str, list[int]] = {}
+    for k, term in enumerate(terms):
+        by_term.setdefault(term, []).append(k)
+    # A signature term used in its own sense (專案組) is no evidence: only the rest count.
+    for term in table.signature.intersection(counts):
+        if any(p.keep_before or p.keep_after for p in readings[term]):
+            decided = _decide(readings[term], text, [at[k] for k in by_term[term]], window, False)
+            counts[term] -= decided.count(OWN_SENSE)
+    signature = sorted(t for t in counts if t in table.signature and counts[t] > 0)
+    if not signature:
+        return text, []
+    host = _host(url)
+    evidence: dict[str, Any] = {"signature_terms": signature}
+    if host:
+        evidence["host"] = host
+    why = ""
+    if host.endswith(GENUINE_HOSTS):
+        why = f"published under {host}: its vocabulary is its own"
+    elif len(signature) < cfg.min_signature_terms:
+        why = "too few distinct signature terms"
+    else:
+        # Consistency: an over-converting converter rewrote its words throughout, so each
+        # Taiwan term outnumbers the mainland word it stands for; a mainland text quoting
+        # Taiwan words has the mainland word beside each (seed 001 has 網路 12 times, 網絡
+        # never; its converter missed 數字 in 數字政府, so 數位 alone is not consistent).
+        # Counted in the first `evidence_chars` characters: a long text shows its converter's
+        # habits early, and a book need not be read twice to decide.
+        limit = cfg.evidence_chars
+        sample = counts if len(text) <= limit else Counter(terms[:bisect.bisect_left(at, limit)])
+        mainland_of = {t: next((p.mainland for p in readings[t] if p.mainland), "") for t in signature}
+        consistent = []
+        needed = cfg.min_consistent_share * len(signature)
+        for k, t in enumerate(signature):  # str.count per term, stopping once decided
+            if len(consistent) >= needed or len(consistent) + len(signature) - k < needed:
+                break
+            if sample[t] > (text.count(mainland_of[t], 0, limit) if mainland_of[t] else 0):
+                consistent.append(t)
+        markers = _markers(table, text, cfg.min_mainland_markers)
+        evidence["consistent_terms"] = consistent
+        evidence["mainland_markers"] = markers
+        if len(consistent) < cfg.min_consistent_share * len(signature):
+            why = ("the mainland words its Taiwan terms stand for are there beside them: "
+                   "Taiwan words quoted in a mainland text, not an over-converted one")
+        elif len(markers) < cfg.min_mainland_markers and not host.endswith(MAINLAND_HOSTS):
+            why = "no mainland vocabulary beside it, so it reads as a genuine Taiwanese or Hong Kong text"
+    log.debug("regional vocabulary: %s signed=%s", evidence, not why)
+    if why:
+        return text, [Change(STEP, "flag", "phrase:regional", "", "Taiwan vocabulary kept: " + why,
+                             {**info, **evidence, "terms": {t: counts[t] for t in signature},
                               "min_signature_terms": cfg.min_signature_terms,
                               "min_mainland_markers": cfg.min_mainland_markers})]
 
+    # Converted by s2twp throughout: none of the mainland words it rewrites is left (looked
+    # for only in a signed document: it is the longest search of the step).
+    s2twp_throughout = table.rewritten.search(text) is None
+    evidence["s2twp_throughout"] = s2twp_throughout
+    # Each term's occurrences are decided together; a term without rules needs no context.
+    # Each occurrence's line, for the changes' "where", in C (a map over the list).
     starts = _line_starts(text)
-    ctx = cfg.context_chars
-    # term -> [[line, col, context]], for the replaced and for the kept occurrences
-    replaced: dict[str, list[list[Any]]] = {}
-    kept: dict[str, list[list[Any]]] = {}
     lines = list(map(bisect.bisect_right, itertools.repeat(starts), at))
-    wheres = [[line, start - starts[line - 1], text[max(0, start - ctx):start + len(term) + ctx]]
-              for line, start, term in zip(lines, at, terms, strict=True)]
-    for k, (term, where) in enumerate(zip(terms, wheres, strict=True)):
-        (kept if k in kept_at else replaced).setdefault(term, []).append(where)
-    parts[1::2] = [term if k in kept_at else phrases[term].mainland for k, term in enumerate(terms)]
-    out = "".join(parts)
+    groups: dict[tuple[str, str, str], list[int]] = {}  # (term, outcome, to) -> occurrence indexes
+    replaced: list[int] = []  # the occurrences given back, by group
+    words: list[str] = []     # and the word each becomes
+    for term, ks in by_term.items():
+        if term in table.kept:
+            continue
+        if term in table.plain:
+            choice: list[Decision] = [Decision(readings[term][0], "")]
+            parts = [ks]
+        else:
+            decisions = _decide(readings[term], text, [at[k] for k in ks], window, s2twp_throughout)
+            # `_decide` hands out one Decision object per outcome: grouped by identity, so no
+            # occurrence pays for hashing a Phrase
+            ids = list(map(id, decisions))
+            choice = list({id(d): d for d in decisions}.values())
+            parts = [list(itertools.compress(ks, map(operator.eq, ids, itertools.repeat(id(d)))))
+                     for d in choice]
+        for d, part in zip(choice, parts, strict=True):
+            to = d.phrase.mainland if d.phrase is not None and d.phrase.mainland else ""
+            groups.setdefault((term, d.why or "replace", to), []).extend(part)
+            if to:
+                replaced += part
+                words += itertools.repeat(to, len(part))
+    # The text between the occurrences given back, then their words, in C.
+    order = sorted(range(len(replaced)), key=replaced.__getitem__)
+    ks = list(map(replaced.__getitem__, order))
+    cuts = [0, *map(ends.__getitem__, ks)]
+    gaps = list(map(text.__getitem__, map(slice, cuts, [*map(at.__getitem__, ks), len(text)])))
+    out = "".join(itertools.chain.from_iterable(zip(gaps, [*map(words.__getitem__, order), ""], strict=True)))
+    ctx = cfg.context_chars
+
+    def located(part: list[int]) -> dict[str, Any]:
+        """Where a group's occurrences are: every offset (in the text this pass received, so
+        the trail replays: issue #22's benchmark has tens of thousands, so offsets, not one
+        record each, as the punctuation pass does) and the first few with line, column and
+        context for a person."""
+        part.sort()
+        return {"count": len(part), "offsets": list(map(at.__getitem__, part)),
+                "samples": [[lines[k], at[k] - starts[lines[k] - 1],
+                             text[max(0, at[k] - ctx):at[k] + len(terms[k]) + ctx]]
+                            for k in part[:SAMPLE_OCCURRENCES]]}
+
     changes: list[Change] = []
-    for term, occurrences in kept.items():
-        phrase = phrases[term]
-        changes.append(Change(
-            STEP, "flag", f"phrase:{term}", "lines " + _ranges(sorted({o[0] for o in occurrences})),
-            f"{term} is used in its own sense here, not as Taiwan phrasing for {phrase.mainland}; "
-            "kept", {**info, "term": term, "count": len(occurrences), "occurrences": occurrences}))
-    for term, occurrences in replaced.items():
-        phrase = phrases[term]
-        changes.append(Change(
-            STEP, "replace", f"phrase:{term}", "lines " + _ranges(sorted({o[0] for o in occurrences})),
-            f"Taiwan phrasing put into a mainland document by an over-eager converter; "
-            f"the original says {phrase.mainland}",
-            {**info, "from": term, "to": phrase.mainland, "count": len(occurrences),
-             "occurrences": occurrences, "evidence": phrase.evidence, **evidence}))
+    for (term, outcome, to), part in sorted(groups.items(), key=lambda g: g[0][1] != "replace"):
+        where = "lines " + _ranges(sorted(set(map(lines.__getitem__, part))))
+        first = readings[term][0]
+        if outcome == "replace":
+            phrase = next(p for p in readings[term] if p.mainland == to)
+            changes.append(Change(
+                STEP, "replace", f"phrase:{term}", where,
+                "Taiwan phrasing put into a mainland document by an over-eager converter; "
+                f"the original says {to}",
+                {**info, "from": term, "to": to, **located(part), "evidence": phrase.evidence,
+                 **evidence}))
+        elif outcome == "own_sense":
+            changes.append(Change(
+                STEP, "flag", f"phrase:{term}", where,
+                f"{term} is used in its own sense here, not as Taiwan phrasing; kept",
+                {**info, "term": term, **located(part)}))
+        else:
+            options = sorted({p.mainland for p in readings[term] if p.mainland})
+            changes.append(Change(
+                STEP, "flag", f"phrase:{term}", where,
+                f"{term} may be Taiwan phrasing ({' or '.join(options) or 'several words'}) or the "
+                "writer's own word, and nothing in its context decides: left as it is",
+                {**info, "term": term, "ambiguous": True, **located(part),
+                 "evidence": first.evidence, "s2twp_throughout": s2twp_throughout}))
     return out, changes
 
 
@@ -824,7 +1165,7 @@ def convert(doc: Document, cfg: ConvertConfig) -> Explained:
         return Explained(text=doc.text)
     text, changes = _convert_script(doc.text, cfg.target, cfg.pair_sample_chars, info)
     if cfg.reverse_regional:
-        text, more = reverse_regional(text, cfg.target, cfg, info)
+        text, more = reverse_regional(text, cfg.target, cfg, info, doc.metadata.get("url"))
         changes += more
     if cfg.fix_punctuation:
         text, more = fix_punctuation(text, info, cfg.mojibake_window_chars)

@@ -207,11 +207,15 @@ def replay(text: str, target: str, changes: tuple[Change, ...]) -> list[str]:
     before = text.split("\n")
     touched = {n for c in of(changes, "opencc:") for n in ranges(c.where)}
     assert {n for n, (a, b) in enumerate(zip(before, lines, strict=True), 1) if a != b} == touched
-    per_line: dict[int, list[tuple[int, str, str]]] = {}
+    text = "\n".join(lines)
+    edits = sorted((at, c.detail["from"], c.detail["to"])
+                   for c in of(changes, "phrase:", "replace") for at in c.detail["offsets"])
     for c in of(changes, "phrase:", "replace"):
-        for line, col, _context in c.detail["occurrences"]:
-            per_line.setdefault(line, []).append((col, c.detail["from"], c.detail["to"]))
-    text = "\n".join(apply(lines, per_line))
+        assert c.detail["count"] == len(c.detail["offsets"])
+        assert {text.count("\n", 0, at) + 1 for at in c.detail["offsets"]} == set(ranges(c.where))
+    for at, old, new in reversed(edits):  # offsets in the text the pass received
+        assert text[at:at + len(old)] == old, (at, old)
+        text = text[:at] + new + text[at + len(old):]
     for c in of(changes, "punctuation:", "replace"):
         spaces = c.detail["spaces_dropped"]
         assert c.detail["count"] == len(c.detail["offsets"])
@@ -222,17 +226,6 @@ def replay(text: str, target: str, changes: tuple[Change, ...]) -> list[str]:
             assert text[at] in script.FULL_WIDTH and text[at + 1:at + 1 + gap].strip(" \t") == ""
             text = text[:at] + script.FULL_WIDTH[text[at]] + text[at + 1 + gap:]
     return text.split("\n")
-
-
-def apply(lines: list[str], per_line: dict[int, list[Any]]) -> list[str]:
-    out = list(lines)
-    for line, edits in per_line.items():
-        text = out[line - 1]
-        for col, old, new in sorted(edits, reverse=True):
-            assert text[col:col + len(old)] == old, (line, col, old, text)
-            text = text[:col] + new + text[col + len(old):]
-        out[line - 1] = text
-    return out
 
 
 def ranges(where: str) -> list[int]:
@@ -254,8 +247,9 @@ def test_seed_lines_before_and_after(path: Path, target: str) -> None:
 
 # --- regional vocabulary: seed 001 -------------------------------------------------------------
 
-# Every term of issue #6 in seed 001: Taiwan phrasing (in Simplified, as after t2s), the
-# mainland word, and how often the seed has it.
+# Every term of issues #6 and #22 in seed 001: Taiwan phrasing (in Simplified, as after t2s),
+# the mainland word, and how often the seed has it. The last three come from OpenCC's own
+# Taiwan phrase table (issue #22: 人工智慧 and 软硬体 were left before).
 SEED_001_TERMS = [
     ("套用", "应用", 37),
     ("巨观", "宏观", 5),
@@ -273,6 +267,10 @@ SEED_001_TERMS = [
     ("契约", "合同", 1),
     ("政策档案", "政策文件", 2),
     ("档案要求", "文件要求", 1),
+    ("人工智慧", "人工智能", 2),
+    ("硬体", "硬件", 1),
+    ("联络", "联系", 1),
+    ("储存", "存储", 1),
 ]
 
 
@@ -287,7 +285,7 @@ def test_seed_001_gets_its_mainland_phrasing_back() -> None:
         assert taiwan not in out, taiwan
         assert out.count(mainland) >= converted.count(mainland) + replaced[taiwan].detail["count"] - sum(
             converted.count(t) for t, m, _ in SEED_001_TERMS if t != taiwan and mainland in t)
-    assert len({line for line, _, _ in replaced["套用"].detail["occurrences"]}) == 23  # issue #6
+    assert len(ranges(replaced["套用"].where)) == 23  # issue #6
     lines = out.split("\n")
     assert "政策文件数据库" in lines[56] and "国家文件要求" in lines[96]
     assert "构建数字化、智能化的政府运行新形态" in lines[19]
@@ -295,8 +293,10 @@ def test_seed_001_gets_its_mainland_phrasing_back() -> None:
     # genuine 档案 (archives) stays: credit files, electronic records, the archives bureau
     assert "信用档案" in lines[30] and "电子档案管理制度" in lines[68] and "省档案局" in lines[68]
     assert "数字档案馆" in lines[68]
-    # words the issue does not list stay as the mirror wrote them
-    assert "人工智慧" in out and "软硬体" in out
+    # issue #22: no Taiwan vocabulary left, 人工智慧 and 软硬体 included; the mainland's own
+    # 智慧 (智慧监管, 智慧社区), 线上线下 and 政民互动 stay
+    assert "人工智慧" not in out and "软硬体" not in out and "软硬件" in out
+    assert "智慧监管" in out and "智慧社区" in out and "线上线下" in out and "政民互动" in out
 
 
 def test_seed_001_reversed_for_traditional_targets_too() -> None:
@@ -315,11 +315,15 @@ def test_signature_evidence_is_recorded() -> None:
     # that the converted seed really contains
     markers = detail["mainland_markers"]
     assert len(set(markers)) == ConvertConfig().min_mainland_markers
-    known = {to_script(row["marker"], "hans") for row in script.marker_rows()}
+    known = {to_script(row["marker"], "hans") for row in script.marker_rows()} | {"“”"}
     converted = to_script(SEED_001.read_text(encoding="utf-8"), "hans")
-    assert all(m in known and m in converted for m in markers), markers
+    assert all(m in known and (m in converted or m == "“”") for m in markers), markers
+    # "“”": mainland curly quotes and no Taiwan corner brackets (issue #22)
+    assert "“" in converted and "「" not in converted
+    # consistency: most signature terms outnumber the mainland word they stand for
+    assert len(detail["consistent_terms"]) >= len(detail["signature_terms"]) / 2
     assert "seed 001" in detail["evidence"]
-    line, col, context = detail["occurrences"][0]
+    line, col, context = detail["samples"][0]
     assert (line, context) == (20, ",将数位技术广泛套用于政府科学决策和")  # as this pass saw it
 
 
@@ -354,8 +358,11 @@ def test_taoyong_in_its_own_sense_is_kept_even_in_a_signed_document() -> None:
     out, changes = run(text, "hant")
     last = out.split("\n")[-1]
     assert last == "不要機械地套用外地經驗，也不能套用公式。大多數位於城區。"
-    flags = {c.detail["term"]: c.detail["count"] for c in of(changes, "phrase:", "flag")}
-    assert flags == {"套用": 2, "數位": 1}
+    flags = {c.detail["term"]: c.detail["count"] for c in of(changes, "phrase:", "flag")
+             if not c.detail.get("ambiguous")}
+    assert (flags["套用"], flags["數位"]) == (2, 1)
+    # the seed's own 智慧 (智慧監管), 檔案 (信用檔案) and 線上 (線上線下) are kept the same way
+    assert set(flags) == {"套用", "數位", "智慧", "檔案", "線上"}
     assert of(changes, "phrase:套用", "replace")[0].detail["count"] == 37
 
 
@@ -375,9 +382,15 @@ def test_regional_reversal_can_be_switched_off() -> None:
 
 def test_phrase_table_data_is_well_formed() -> None:
     rows = script.phrase_rows()
-    assert len({r["taiwan"] for r in rows}) == len(rows)
+    # a term has one row, or several readings each restored only in its own context (介面)
+    repeated = {r["taiwan"] for r in rows if sum(x["taiwan"] == r["taiwan"] for x in rows) > 1}
+    assert all(r["restore_before"] or r["restore_after"] for r in rows if r["taiwan"] in repeated)
+    inverse = script.regional_data()["inverse"]
     for row in rows:
         assert row["evidence"].strip() and row["signature"] in ("yes", "no"), row
+        # a decision about an OpenCC word gives back one of the words OpenCC writes it for
+        if row["taiwan"] in inverse and row["mainland"] != "-":
+            assert row["mainland"] in inverse[row["taiwan"]], row
         assert not row["keep_after"].startswith("^")  # matched at the position: ^ never would
         assert not row["keep_before"] or row["keep_before"].endswith("$")
         for key in ("keep_before", "keep_after"):
@@ -480,3 +493,88 @@ def test_title_and_metadata_follow_the_target_script_but_urls_and_dates_stay():
     assert out.title == "广东省发布数字政府规划！"
     assert out.metadata == {"publisher": "新华社", "doc_number": "冀政发〔2023〕3号"}
     assert {c.where for c in out.changes} >= {"title", "metadata.publisher", "metadata.doc_number"}
+
+
+# --- regional vocabulary: the term search (issue #22) -------------------------------------------
+
+
+@pytest.mark.parametrize("target", script.SCRIPTS)
+def test_term_search_equals_one_leftmost_longest_pass(target: str) -> None:
+    """`find_terms` (a UTF-16 DFA for longer terms, a character class for one-character ones)
+    finds exactly what one leftmost-longest automaton over `str` finds, on every seed in its
+    own form and after s2twp, and on a line built to hold one-character terms inside and
+    outside longer ones."""
+    table = script.phrase_table(target)
+    s2twp = script.converter("s2twp.json")
+    texts = [to_script(t, target) for p in SEED_FILES
+             for t in (p.read_text(encoding="utf-8"), str(s2twp.convert(p.read_text(encoding="utf-8"))))]
+    texts.append(to_script("串口和埠，序列埠與矽，晶片用矽。", target))
+    for text in texts:
+        indexes, starts, ends = script.find_terms(table, text)
+        expected = [tuple(m) for m in table.text_finder.find_matches_as_indexes(text)]
+        assert list(zip(indexes, starts, ends, strict=True)) == expected
+
+
+# --- regional vocabulary: OpenCC's inverse (issue #22) ------------------------------------------
+
+
+def test_regional_table_was_made_from_the_pinned_opencc() -> None:
+    """scripts/make_opencc_regional.py read these very dictionaries: after an OpenCC upgrade
+    this fails until the script has been run again."""
+    import hashlib
+
+    data = script.regional_data()
+    assert data["opencc"] == script.opencc_version()
+    share = script.opencc_share_dir()
+    assert share is not None
+    for name, digest in data["files"].items():
+        assert hashlib.sha256((share / name).read_bytes()).hexdigest() == digest, name
+    # the inverse is OpenCC's: s2twp writes each Taiwan word for each of its mainland words
+    s2twp = script.converter("s2twp.json")
+    for taiwan, mainland in [("資料庫", ["數據庫"]), ("網際網路", ["互聯網", "互聯網絡"]),
+                             ("人工智慧", ["人工智能"]), ("硬體", ["硬件"])]:
+        assert data["inverse"][taiwan] == mainland
+        assert all(s2twp.convert(to_script(m, "hans")) == taiwan for m in mainland)
+
+
+def test_a_mainland_text_through_s2twp_gets_its_words_back() -> None:
+    """Seed 003 (a mainland policy text) through OpenCC's s2twp, then the step: the words
+    s2twp rewrote that only a Taiwanese writer uses come back."""
+    original = to_script(seed("003"), "hans")
+    damaged = str(script.converter("s2twp.json").convert(original))
+    assert "人工智慧" in damaged and "最佳化" in damaged and "網路" in damaged
+    out, changes = run(damaged, "hans", fix_punctuation=False)
+    assert "人工智慧" not in out and "最佳化" not in out and "网路" not in out
+    for word in ("人工智能", "优化", "网络"):
+        assert out.count(word) == original.count(word), word
+    assert of(changes, "phrase:", "replace")[0].detail["mainland_markers"]
+
+
+def test_ambiguous_taiwan_words_are_flagged_not_guessed() -> None:
+    """智慧 is s2twp's word for 智能 and the mainland's own word (wisdom, 智慧城市): given back
+    before a word that goes with 智能, kept in its own sense, flagged where nothing decides."""
+    extra = "\n群眾的智慧無窮。推廣智慧手機。推進智慧預警。"
+    out, changes = run(SEED_001.read_text(encoding="utf-8") + extra, "hant", fix_punctuation=False)
+    assert out.split("\n")[-1] == to_script("群眾的智慧無窮。推廣智能手機。推進智慧預警。", "hant")
+    (ambiguous,) = [c for c in of(changes, "phrase:智慧", "flag") if c.detail.get("ambiguous")]
+    last = out.count("\n") + 1
+    assert str(last) in ambiguous.where and "智能" in ambiguous.why
+    (own,) = [c for c in of(changes, "phrase:智慧", "flag") if not c.detail.get("ambiguous")]
+    assert str(last) in own.where  # 群眾的智慧, beside the seed's own 智慧監管
+
+
+def test_a_taiwan_publisher_is_never_rewritten() -> None:
+    text = SEED_001.read_text(encoding="utf-8")
+    document = Document(Source("x", "0", 0), text=text, metadata={"url": "https://www.ey.gov.tw/a"})
+    result = convert(document, ConvertConfig(target="hant"))
+    assert not of(result.changes, "phrase:", "replace")
+    (flag,) = of(result.changes, "phrase:regional", "flag")
+    assert "ey.gov.tw" in flag.why and "套用" in result.text
+
+
+def test_taiwan_words_quoted_beside_the_mainland_ones_are_not_a_signature() -> None:
+    text = seed("002") + "\n台灣把軟件叫軟體，把網絡叫網路，把優化叫最佳化。"
+    out, changes = run(text, "hant")
+    assert out.endswith(to_script("台灣把軟件叫軟體，把網絡叫網路，把優化叫最佳化。", "hant"))
+    (flag,) = of(changes, "phrase:regional", "flag")
+    assert "beside them" in flag.why and len(flag.detail["signature_terms"]) >= 2
