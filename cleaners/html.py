@@ -22,9 +22,24 @@ directly because it is several times faster and we need no tree editing that bs4
    bylines ("2024-05-18 16:56发布于…", "客栈小K | 6天前"); they weigh nothing in step 4, so a
    thread's short replies are not cancelled by their own bylines. The rest is the text, one
    paragraph per line.
+   (v4, issue #14) What a reader does not see weighs nothing and is dropped: the hidden
+   attribute, aria-hidden, inline or stylesheet display:none / visibility:hidden, dialogs,
+   line-clamped teasers (a page whose only article is hidden, as WeChat ships it, is read
+   hidden). Class/id names match whole tokens (never BEM component names such as
+   "card__footer"), and a named element that holds the title or most of the page's prose is a
+   wrapper; the same answer decides the scoring and the filter. The title's column (the
+   lowest ancestor of the title element holding prose) wins over a bigger region elsewhere
+   unless that region is 1/`anchor_min_share` times bigger.
+   The page type comes from evidence: "thread" only with repeated post structure (siblings of
+   one shape holding text, `min_posts`), then the title heads the text; "list" when one
+   region's short lines are most of the page's text; "links" for a list of links in the
+   title's column (a chapter index); otherwise "article", short or not.
 6. A page nested past libxml2's depth limit (2048 with huge_tree) loses everything after that
    point silently; it is re-parsed without inline tags, and flagged (rule:deep_nesting).
 
+`metadata.extraction` says how sure the choice is: type, confidence (lower for a short text,
+a hidden body, a container outside the title's column), the share of the page's visible text
+kept, and `low_confidence` (dedup never merges two different raw pages on such a text).
 What was dropped is in the trail: one Change per dropped block that reads like prose (it could
 have been body), one summary Change for the rest (counts per rule); the raw page itself is
 archived, so every character stays recoverable. Dates without a zone get
@@ -48,7 +63,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STEP = "html.extract"
-VERSION = "3"  # 3: control words from a data file, matched longest first (点赞数 whole)
+VERSION = "4"  # 4: visibility, title column, whole-token class names, page type from evidence (#14)
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,24 @@ class ExtractConfig:
     # longer than the reply ("哈哈" under "2021-01-01 10:34:38"), so a penalty cancels the replies
     # (at 1.0 magic_html forum F1 fell 0.73 → 0.65); menus are already penalised as link-dense.
     furniture_penalty: float = 0.0
+    # sibling elements of one shape (tag + class) that each hold text: the least evidence of a
+    # thread or Q&A (a post and two replies). Below it a short page is a short article, not a
+    # thread: a lone post's signature, QR prompt and player labels are not replies.
+    min_posts: int = 3
+    # a class/id-named boilerplate element ("share", "related"…) holding at least this share of
+    # the page's visible prose is a wrapper, not boilerplate (whole pages sit in "share-wrap").
+    named_max_share: float = 0.5
+    # the best container in the title's column wins over a bigger region elsewhere (a legal
+    # footer, a teaser stream) unless that region scores more than 1/this times as much: a
+    # short article under its h1 is the page's point (issue #14 class 1). Scored
+    # leave-one-host-out in scripts/eval_extract.py --loho.
+    anchor_min_share: float = 0.1
+    # links of one shape next to the title that make a page a link list (a chapter index, a
+    # table of contents) when it has no article: a menu beside a title has fewer.
+    min_list_links: int = 8
+    # extraction confidence below this is low: the record says so and dedup never merges two
+    # different raw pages on such a text (issue #14 class 8).
+    low_confidence: float = 0.5
 
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
@@ -97,16 +130,29 @@ _BLOCK_TAGS = frozenset({
     "header", "figure", "figcaption", "center", "address", "body", "html", "hr", "br",
     "caption", "details", "summary", "fieldset", "legend",
 })
-# class/id words of elements inside a main container that are still not article text.
-_BOILERPLATE_NAME = re.compile(
-    r"(?:^|[\s_\-])(?:share|sharing|social|related|relate|recommend|recomm|hot|hotnews|rank|"
-    r"ranking|breadcrumb|crumbs?|bread|copyright|footer|foot|nav|navbar|menu|sidebar|side|"
-    r"advert|ads?|banner|sponsor|toolbar|tools?|pager|pagination|page-?nav|tags?|keywords?|"
-    r"comment-?(?:form|box|input|area)|reply-?(?:form|box)|login|signin|qrcode|erweima|"
-    r"print|fontsize|font-?size|disclaimer|statement|pre-?next)(?:$|[\s_\-\d])",
-    re.I)
+# class/id words of elements that are not article text. Matched against whole class tokens
+# and their "-"/"_" parts (and two adjacent parts joined: comment-form), never inside a word,
+# and never in BEM component names ("card__footer", "x--recommend__y": a part of a component,
+# which may well be its content). Weak words that name content wrappers as often as chrome
+# (side, tags, hot, tools, foot) are not here: link density and furniture catch that chrome.
+_BOILERPLATE_WORDS = frozenset({
+    "share", "sharing", "social", "related", "relate", "recommend", "recomm", "hotnews", "rank",
+    "ranking", "breadcrumb", "breadcrumbs", "crumb", "crumbs", "copyright", "footer", "nav",
+    "navbar", "menu", "sidebar", "advert", "ad", "ads", "banner", "sponsor", "toolbar", "pager",
+    "pagination", "pagenav", "keywords", "commentform", "commentbox", "commentinput",
+    "commentarea", "replyform", "replybox", "login", "signin", "qrcode", "erweima", "print",
+    "fontsize", "disclaimer", "statement", "prenext", "reference", "references", "footnote",
+    "footnotes", "reflist", "reward", "dashang", "signature",
+})
+_NAME_PARTS = re.compile(r"[-_]")
+_TRAILING_DIGITS = re.compile(r"\d+$")
 # class/id words of reader-comment sections (news pages); in a thread they are the content.
-_COMMENT_NAME = re.compile(r"comment|reply|replies|pinglun|discuss|cmt(?:$|[\s_\-])", re.I)
+# Whole parts of a class token ("comment-list", "cmt_box"), or a part beginning with one of
+# the prefixes ("commentList", "replyItem"); "commentary" is an article genre, not comments.
+_COMMENT_WORDS = frozenset({"comment", "comments", "reply", "replies", "pinglun", "discuss",
+                            "discussion", "cmt", "cmts"})
+_COMMENT_PREFIXES = ("commentlist", "commentitem", "commentbox", "replylist", "replyitem",
+                     "replybox", "reply", "pinglun", "discuss")
 # A date (2020-12-30, 2020.03.11, 24-5-13, 2024年5月9日) optionally with a time, or a relative
 # time ("6天前", "10月前", "刚刚"): the stamp of a post or an article byline.
 _STAMP = re.compile(
@@ -122,6 +168,9 @@ _INLINE_TAG = re.compile(r"</?(?:font|span|b|i|u|em|strong|small|big)(?:\s[^>]*)
 _TAG = re.compile(r"<[^>]*>")
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _TABLE_CELLS = frozenset({"td", "th"})
+# Children that are one paragraph, never a post: repeated <p>s are an article, not a thread.
+_INLINE_OWNERS = frozenset({"p", "br", "span", "a", "b", "i", "em", "strong", "font", "h1", "h2",
+                            "h3", "h4", "h5", "h6", "img", "small"})
 # Cells of tables and definition lists: a date there is a value ("出生日期 | 1975年1月28日" in
 # baike's infobox), not a byline.
 _DATA_CELLS = frozenset({"td", "th", "dd"})
@@ -135,6 +184,16 @@ _DATETIME = re.compile(
     r"(?:[T\s]*(\d{1,2})\s*[:时]\s*(\d{2})(?:\s*[:分]\s*(\d{2})(?:\.\d+)?)?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# Visibility: inline styles and stylesheet rules that hide an element or clamp it to a teaser's
+# few lines (the text is in the DOM, the reader sees two lines and a "more" link).
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_CLAMP_STYLE = re.compile(r"line-clamp\s*:\s*\d", re.I)
+_CSS_MEDIA = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", re.I)
+_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_CSS_SIMPLE = re.compile(r"^\s*([.#])([\w-]+)\s*$")
+_DIALOG_ROLES = frozenset({"dialog", "alertdialog"})
+# A citation marker: "[3]", "[3-5]" in a <sup>.
+_CITATION = re.compile(r"^\s*\[\s*\d+(?:\s*[-–,]\s*\d+)*\s*\]\s*$")
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|-\s|\s-|–)\s*")
 
 # meta name/property → metadata key, in order of trust.
@@ -172,6 +231,7 @@ class _Block:
     value: float = 0.0
     rule: str | None = None
     furniture: str | None = None    # "controls" / "byline" when the block is interface, not text
+    hidden: str | None = None       # "hidden" / "clamp" when a reader does not see it whole
 
     @property
     def text(self) -> str:
@@ -256,10 +316,14 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
 
     metadata = _metadata(root, cfg)
     title = _title(root, metadata.pop("title", None), cfg)
+    visibility = _visibility(root)
     for bad in list(root.iter(*_DROP_TAGS)):
         # drop_tree keeps the tail: text after a dropped element belongs to its parent.
         if bad.getparent() is not None:
             bad.drop_tree()
+    for sup in list(root.iter("sup")):
+        if _CITATION.match(sup.text_content() or "") and sup.getparent() is not None:
+            sup.drop_tree()     # an encyclopedia's citation marker, not text
 
     body = root.find("body")
     walker = _Walker()
@@ -267,53 +331,162 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
     walker.flush()
     blocks = walker.blocks
     if not blocks:
+        metadata["extraction"] = {"type": "empty", "confidence": 0.0, "kept_share": 0.0,
+                                  "low_confidence": True}
         return Explained(text="", title=title, metadata=metadata, changes=(*parse_flags, Change(
             STEP, "remove", "rule:no_text", "", "the page has no text outside scripts and menus",
             {"chars": len(doc.text)})))
 
-    for b in blocks:
-        b.furniture = _furniture(b, cfg)
-    comment_cache: dict[Any, bool] = {}
-    in_comments = [_named(b.owner, _COMMENT_NAME, comment_cache) for b in blocks]
-    # Article mode first: comment sections count against a container and are dropped.
-    container, kept, dropped = _select(blocks, in_comments, cfg, thread=False)
-    mode = "article"
-    if sum(len(k) for k in kept) < cfg.min_article_chars:
-        # Too little prose outside comments: a thread, whose replies are the content.
-        container, kept, dropped = _select(blocks, in_comments, cfg, thread=True)  # comments kept
-        mode = "thread"
+    page = _Page(blocks, cfg, visibility, _anchor(root, title))
+    choice = page.choose()
+    kept = choice.kept
+    if choice.mode in ("thread", "qa") and title and not any(title in k for k in kept[:3]):
+        kept = [title, *kept]       # the thread's title stands above its list of posts
     text = "\n".join(kept)
-    changes = parse_flags + _changes(dropped, container, mode, cfg)
+    visible = sum(b.chars for b in blocks if not b.hidden) or 1
+    metadata["extraction"] = {
+        "type": choice.mode, "confidence": round(choice.confidence, 2),
+        "kept_share": round(min(1.0, _text_chars(text) / visible), 3),
+        "low_confidence": choice.confidence < cfg.low_confidence,
+    }
+    changes = parse_flags + _changes(choice.dropped, choice.container, choice.mode, cfg)
     return Explained(text=text, changes=changes, metadata=metadata, title=title)
 
 
-def _select(blocks: list[_Block], in_comments: list[bool], cfg: ExtractConfig,
-            thread: bool) -> tuple[Any, list[str], list[_Block]]:
-    """The main container, the kept paragraphs and the dropped blocks (their `rule` set)."""
-    for b, comment in zip(blocks, in_comments, strict=True):
-        b.rule = None
-        b.value = -cfg.link_penalty * b.chars if comment and not thread else _value(b, cfg, thread)
-    container = _best_container(blocks, 0.0 if thread else cfg.secondary_share)
-    inside = set(container.iter())
-    name_cache: dict[Any, bool] = {}
-    kept: list[str] = []
-    dropped: list[_Block] = []
-    for b, comment in zip(blocks, in_comments, strict=True):
-        if b.owner not in inside:
-            b.rule = "outside_main"
-        elif comment and not thread:
-            b.rule = "comments"
-        elif b.chars and b.link_chars / b.chars > cfg.max_link_density:
-            b.rule = "link_dense"
-        elif _named(b.owner, _BOILERPLATE_NAME, name_cache, stop=container):
-            b.rule = "boilerplate_class"
-        elif b.furniture:
-            b.rule = b.furniture
-        if b.rule:
-            dropped.append(b)
-        else:
-            kept.extend(p for p in (s.strip() for s in _paragraphs(b)) if p)
-    return container, kept, dropped
+@dataclass
+class _Choice:
+    container: Any
+    kept: list[str]
+    dropped: list[_Block]
+    mode: str = "article"
+    anchored: bool = True
+    confidence: float = 1.0
+
+    @property
+    def chars(self) -> int:
+        return sum(_text_chars(k) for k in self.kept)
+
+
+class _Page:
+    """One page's blocks and the evidence about them; `choose` decides type and container."""
+
+    def __init__(self, blocks: list[_Block], cfg: ExtractConfig, visibility: dict[Any, str],
+                 anchor: Any) -> None:
+        self.blocks, self.cfg, self.anchor = blocks, cfg, anchor
+        vis_cache: dict[Any, str | None] = {}
+        for b in blocks:
+            b.furniture = _furniture(b, cfg)
+            b.hidden = _marked(b.owner, visibility, vis_cache)
+        self.in_comments = _named_regions(blocks, _comment_name, anchor, cfg.named_max_share)
+        self.named = _named_regions(blocks, _boilerplate_name, anchor, cfg.named_max_share)
+        self.posts, self.links = _repeated(blocks, cfg)
+
+    def choose(self) -> _Choice:
+        cfg = self.cfg
+        # Article mode first: comment sections count against a container and are dropped.
+        best = self.select(thread=False, allow_hidden=False)
+        if self.prose(best) < cfg.min_article_chars:
+            hidden = self.select(thread=False, allow_hidden=True)
+            in_column = self.column is not None and _contains(self.column, hidden.container)
+            if ((in_column or self.prose(best) < cfg.min_prose_chars)
+                    and self.prose(hidden) >= cfg.min_article_chars
+                    and self.prose(hidden) > 2 * self.prose(best)):
+                # The body is hidden and revealed by script (WeChat's js_content): nothing
+                # visible reads like an article, and the hidden text sits under the title.
+                hidden.confidence *= 0.6
+                best = hidden
+        if self.prose(best) < cfg.min_article_chars:
+            # Too little prose outside comments: a thread whose replies are the content when
+            # posts repeat; a list of short lines (a table of contents) when the text of one
+            # region is most of the page's; else a short article, whose neighbours (signature,
+            # QR prompt, player labels) are not replies.
+            thread = self.select(thread=True, allow_hidden=False)
+            if self.posts:
+                best, best.mode = thread, "thread"
+            elif thread.anchored and self.prose(thread) > 2 * max(self.prose(best), cfg.min_prose_chars):
+                best, best.mode = thread, "list"
+            else:
+                best = self.select(thread=False, allow_hidden=False)
+                lists = self._in_column(self.links)
+                if lists:
+                    link_list = self._link_list(max(lists, key=lambda el: self.links[el]))
+                    if link_list.chars > 2 * max(self.prose(best), cfg.min_prose_chars):
+                        best = link_list
+        elif any(_contains(best.container, el) for el in self.posts):
+            best.mode = "thread"
+        best.confidence *= min(1.0, self.prose(best) / cfg.min_article_chars) ** 0.5
+        if not best.anchored:
+            best.confidence *= 0.4
+        return best
+
+    def prose(self, choice: _Choice) -> int:
+        """Characters kept, the title's own line not counted."""
+        title = _SPACE.sub("", self.anchor.text_content()) if self.anchor is not None else None
+        return sum(_text_chars(k) for k in choice.kept if _SPACE.sub("", k) != title)
+
+    def _in_column(self, found: dict[Any, int]) -> list[Any]:
+        """Elements of `found` in the title's column (or anywhere when the page has no title)."""
+        column = self.column
+        if column is None:
+            return list(found)
+        return [el for el in found if _contains(column, el) or _contains(el, column)]
+
+    def _link_list(self, parent: Any) -> _Choice:
+        inside = set(parent.iter())
+        kept, dropped = [], []
+        for b in self.blocks:
+            if b.owner in inside and not b.hidden and not b.furniture:
+                kept.append(b.text)
+            else:
+                b.rule = "outside_main"
+                dropped.append(b)
+        return _Choice(parent, kept, dropped, "links", True, 0.8)
+
+    def select(self, thread: bool, allow_hidden: bool) -> _Choice:
+        """The main container, the kept paragraphs and the dropped blocks (their `rule` set)."""
+        cfg = self.cfg
+        for b, comment, named in zip(self.blocks, self.in_comments, self.named, strict=True):
+            b.rule = None
+            if self.anchor is not None and _contains(self.anchor, b.owner):
+                b.value = 0.0       # the title: where the text is, not text that decides it
+            elif named or (b.hidden and (b.hidden == "clamp" or not allow_hidden)):
+                b.value = 0.0       # the same rules drop them below: they cannot carry a choice
+            elif comment and not thread:
+                b.value = -cfg.link_penalty * b.chars
+            else:
+                b.value = _value(b, cfg, thread)
+        score = _scores(self.blocks, 0.0 if thread else cfg.secondary_share)
+        self.column = _column(self.anchor, score)
+        container = max(score, key=lambda el: (score[el], _depth(el)))
+        # No title on the page is no evidence against the choice; a title whose column holds
+        # no prose (the page's only prose is elsewhere) is.
+        anchored = self.anchor is None or (self.column is not None and _related(container, self.column))
+        if self.column is not None and not anchored:
+            inner = [el for el in self.column.iter() if el in score]
+            local = max(inner, key=lambda el: (score[el], _depth(el)))
+            if score[local] > 0 and score[local] >= cfg.anchor_min_share * score[container]:
+                container, anchored = local, True
+        inside = set(container.iter())
+        kept: list[str] = []
+        dropped: list[_Block] = []
+        for b, comment, named in zip(self.blocks, self.in_comments, self.named, strict=True):
+            if b.owner not in inside:
+                b.rule = "outside_main"
+            elif b.hidden == "clamp" or (b.hidden and not allow_hidden):
+                b.rule = "teaser" if b.hidden == "clamp" else "hidden"
+            elif comment and not thread:
+                b.rule = "comments"
+            elif b.chars and b.link_chars / b.chars > cfg.max_link_density:
+                b.rule = "link_dense"
+            elif named:
+                b.rule = "boilerplate_class"
+            elif b.furniture:
+                b.rule = b.furniture
+            if b.rule:
+                dropped.append(b)
+            else:
+                kept.extend(p for p in (s.strip() for s in _paragraphs(b)) if p)
+        return _Choice(container, kept, dropped, "article", anchored)
 
 
 def _parse(markup: str, path: str) -> tuple[Any, list[Change]]:
@@ -412,15 +585,14 @@ def _value(b: _Block, cfg: ExtractConfig, thread: bool) -> float:
     return -cfg.short_penalty * b.chars
 
 
-def _best_container(blocks: list[_Block], secondary_share: float) -> Any:
-    """The element maximising the value of the blocks under it.
+def _scores(blocks: list[_Block], secondary_share: float) -> dict[Any, float]:
+    """Every element's value: the blocks under it, the maximum net-content subtree.
 
     Bottom-up: an element's value is its own blocks' value, plus its best child's, plus each
     other child's when that child is at least `secondary_share` of the best (or negative).
     A small positive region beside the article (captions of a photo strip, a teaser with a
-    sentence in it) then cannot pull the choice up to <body> (people.cn page a28ede…: the
-    article scores 1858, its page 2065 only thanks to a gallery of captions); a thread
-    (`secondary_share` 0) adds every reply.
+    sentence in it) then cannot pull the choice up to <body>; a thread (`secondary_share` 0)
+    adds every reply.
     """
     own: dict[Any, float] = {}
     for b in blocks:
@@ -445,8 +617,48 @@ def _best_container(blocks: list[_Block], secondary_share: float) -> Any:
             rest.remove(best)
             total += sum(v for v in rest if v < 0 or v >= secondary_share * best)
         score[el] = total
-    # Highest score; on a tie the deeper element (fewer extra blocks to filter).
-    return max(score, key=lambda el: (score[el], _depth(el)))
+    return score
+
+
+def _anchor(root: Any, title: str | None) -> Any:
+    """The element that shows the page's title (its h1, else the first element whose whole
+    text is the title), or None."""
+    if not title:
+        return None
+    want = _SPACE.sub("", title)
+    for h1 in root.iter("h1"):
+        if _SPACE.sub("", h1.text_content()) == want:
+            return h1
+    body = root.find("body")
+    for el in (body if body is not None else root).iter():
+        if isinstance(el.tag, str) and el.tag not in ("title", "head", "meta") and (
+                len(el) <= 2 and _SPACE.sub("", el.text_content()) == want):
+            return el
+    return None
+
+
+def _column(anchor: Any, score: dict[Any, float]) -> Any:
+    """The title's column: its lowest ancestor holding prose, unless that is the whole page."""
+    el = anchor.getparent() if anchor is not None else None
+    while el is not None:
+        if score.get(el, 0.0) > 0:
+            return None if el.tag in ("body", "html") else el
+        el = el.getparent()
+    return None
+
+
+def _contains(outer: Any, inner: Any) -> bool:
+    while inner is not None:
+        if inner is outer:
+            return True
+        inner = inner.getparent()
+    return False
+
+
+def _related(container: Any, column: Any) -> bool:
+    """`container` lies in the title's column, or holds it without being the whole page."""
+    return _contains(column, container) or (
+        _contains(container, column) and container.tag not in ("body", "html"))
 
 
 def _depth(el: Any) -> int:
@@ -457,23 +669,162 @@ def _depth(el: Any) -> int:
     return d
 
 
-def _named(el: Any, pattern: re.Pattern[str], cache: dict[Any, bool], stop: Any = None) -> bool:
-    """True when `el` or an ancestor below `stop` has a class/id matching `pattern`."""
+def _marked(el: Any, marks: dict[Any, str], cache: dict[Any, str | None]) -> str | None:
+    """The visibility mark of `el` or its nearest marked ancestor ("hidden" / "clamp")."""
     path = []
-    result = False
-    while el is not None and el is not stop:
+    result = None
+    while el is not None:
         if el in cache:
             result = cache[el]
             break
         path.append(el)
-        name = f"{el.get('class', '')} {el.get('id', '')}"
-        if name.strip() and pattern.search(name):
-            result = True
+        if el in marks:
+            result = marks[el]
             break
         el = el.getparent()
     for seen in path:
         cache[seen] = result
     return result
+
+
+def _visibility(root: Any) -> dict[Any, str]:
+    """Elements a reader does not see: "hidden" (the hidden attribute, aria-hidden, inline or
+    stylesheet display:none / visibility:hidden, dialogs) or "clamp" (cut by CSS to a teaser's
+    few lines). Stylesheet rules count only for a lone class or id selector outside @media."""
+    hidden_names: set[str] = set()
+    clamp_names: set[str] = set()
+    for style in root.iter("style"):
+        css = _CSS_MEDIA.sub("", style.text or "")
+        for m in _CSS_RULE.finditer(css):
+            target = (hidden_names if _HIDDEN_STYLE.search(m.group(2))
+                      else clamp_names if _CLAMP_STYLE.search(m.group(2)) else None)
+            if target is None:
+                continue
+            for sel in m.group(1).split(","):
+                simple = _CSS_SIMPLE.match(sel)
+                if simple:
+                    target.add(simple.group(1) + simple.group(2).lower())
+    marks: dict[Any, str] = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        style = el.get("style") or ""
+        names = {"." + c.lower() for c in (el.get("class") or "").split()}
+        if el.get("id"):
+            names.add("#" + el.get("id").lower())
+        if (el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true"
+                or el.tag == "dialog" or (el.get("role") or "").lower() in _DIALOG_ROLES
+                or _HIDDEN_STYLE.search(style) or names & hidden_names):
+            marks[el] = "hidden"
+        elif _CLAMP_STYLE.search(style) or names & clamp_names:
+            marks[el] = "clamp"
+    return marks
+
+
+def _boilerplate_name(name: str) -> bool:
+    """Whether a class/id string names page furniture, by whole tokens.
+
+    >>> [_boilerplate_name(n) for n in ("share-bar", "post_footer2", "commentForm", "card__footer",
+    ...  "x--recommend__y", "side", "tags", "header-ad", "shareholder", "lemma-reference")]
+    [True, True, True, False, False, False, False, True, False, True]
+    """
+    for token in name.lower().split():
+        if "__" in token or "--" in token:
+            continue
+        parts = [_TRAILING_DIGITS.sub("", p) for p in _NAME_PARTS.split(token) if p]
+        if any(p in _BOILERPLATE_WORDS for p in parts) or any(
+                a + b in _BOILERPLATE_WORDS for a, b in zip(parts, parts[1:], strict=False)):
+            return True
+    return False
+
+
+def _comment_name(name: str) -> bool:
+    """Whether a class/id string names a reader-comment section, by whole tokens and their parts.
+
+    >>> [_comment_name(n) for n in ("comment-list", "replyList", "cmt_box", "commentary", "discuss_tab")]
+    [True, True, True, False, True]
+    """
+    for token in name.lower().split():
+        parts = [_TRAILING_DIGITS.sub("", p) for p in _NAME_PARTS.split(token) if p]
+        if any(p in _COMMENT_WORDS or p.startswith(_COMMENT_PREFIXES) for p in parts):
+            return True
+    return False
+
+
+def _named_regions(blocks: list[_Block], name_test: Any, anchor: Any, max_share: float) -> list[bool]:
+    """Per block: under an element whose class/id passes `name_test` and that is not a wrapper
+    of the page: a wrapper holds the title, or at least `max_share` of the page's visible
+    prose (whole pages sit in `<body class="comment_feature">` or "share-wrap"). The same
+    answer serves the scoring and the filter after it."""
+    nearest: dict[Any, Any] = {}
+
+    def find(el: Any) -> Any:
+        path = []
+        found = None
+        while el is not None:
+            if el in nearest:
+                found = nearest[el]
+                break
+            path.append(el)
+            name = f"{el.get('class', '')} {el.get('id', '')}"
+            if name.strip() and name_test(name):
+                found = el
+                break
+            el = el.getparent()
+        for seen in path:
+            nearest[seen] = found
+        return found
+
+    owners = [find(b.owner) for b in blocks]
+    prose: Counter[Any] = Counter()
+    total = 0
+    for b, owner in zip(blocks, owners, strict=True):
+        if not b.hidden and not b.furniture and _SENTENCE_PUNCT.search(b.text):
+            total += b.chars - b.link_chars
+            el = owner
+            while el is not None:           # every named ancestor holds this prose
+                prose[el] += b.chars - b.link_chars
+                el = find(el.getparent()) if el.getparent() is not None else None
+    wrappers = {el for el in prose if prose[el] >= max_share * max(total, 1)}
+    if anchor is not None:
+        wrappers.update(el for el in set(owners) if el is not None and _contains(el, anchor))
+    return [owner is not None and owner not in wrappers for owner in owners]
+
+
+def _signature(el: Any) -> str:
+    return el.tag + "." + ".".join(sorted(_TRAILING_DIGITS.sub("", c) for c in (el.get("class") or "").split()))
+
+
+def _repeated(blocks: list[_Block], cfg: ExtractConfig) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Parents of repeated sibling structure: (posts, links). A post is a child of one shape
+    (tag + class) holding at least two blocks, one of them text that is neither a link nor
+    furniture; a link entry holds a link-dense block. Parents with at least `min_posts` posts /
+    `min_list_links` link entries of one shape, with their count."""
+    per: dict[tuple[Any, str], dict[Any, list[int]]] = {}
+    for b in blocks:
+        if b.hidden or not b.chars:
+            continue
+        link = b.link_chars / b.chars > cfg.max_link_density
+        text = not link and not b.furniture
+        child = b.owner
+        parent = child.getparent()
+        while parent is not None and parent.tag not in ("html",):
+            if child.tag not in _INLINE_OWNERS:
+                counts = per.setdefault((parent, _signature(child)), {}).setdefault(child, [0, 0, 0])
+                counts[0] += 1
+                counts[1] += text
+                counts[2] += link
+            child, parent = parent, parent.getparent()
+    posts: dict[Any, int] = {}
+    links: dict[Any, int] = {}
+    for (parent, _sig), children in per.items():
+        n_posts = sum(1 for c in children.values() if c[0] >= 2 and c[1] >= 1)
+        n_links = sum(1 for c in children.values() if c[2] >= 1 and c[1] == 0)
+        if n_posts >= cfg.min_posts:
+            posts[parent] = max(posts.get(parent, 0), n_posts)
+        if n_links >= cfg.min_list_links:
+            links[parent] = max(links.get(parent, 0), n_links)
+    return posts, links
 
 
 def _changes(dropped: list[_Block], container: Any, mode: str, cfg: ExtractConfig) -> list[Change]:
@@ -506,6 +857,8 @@ _WHY = {
     "boilerplate_class": "inside an element named as page furniture (share, related, comment form…)",
     "controls": "only counters and interface words (点赞, 评论, 举报, 浏览 (640)…)",
     "byline": "a short line with a date or relative time and no sentence: a post's or article's byline",
+    "hidden": "hidden from the reader (hidden attribute, aria-hidden, display:none, a dialog)",
+    "teaser": "cut by CSS to a teaser's few lines (line-clamp)",
     "": "",
 }
 
