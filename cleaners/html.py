@@ -191,6 +191,11 @@ _CLAMP_STYLE = re.compile(r"line-clamp\s*:\s*\d", re.I)
 _CSS_MEDIA = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", re.I)
 _CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _CSS_SIMPLE = re.compile(r"^\s*([.#])([\w-]+)\s*$")
+# A news page's own furniture: its editor / source line, or the rules and headings of a reader
+# comment section (news sites moderate "网友评论"; forums call their posts 回复/回帖/楼).
+_NEWS_LINE = re.compile(r"责任编辑|責任編輯|(?:来源|來源|编辑|編輯)\s*[:：]|稿源|原标题|原標題|文明上网|"
+                        r"文明上網|理性发言|理性發言|评论服务协议|評論服務協議|网友评论|網友評論|最新评论|"
+                        r"最新評論|热门评论|熱門評論|我要评论|我要評論")
 _DIALOG_ROLES = frozenset({"dialog", "alertdialog"})
 # A citation marker: "[3]", "[3-5]" in a <sup>.
 _CITATION = re.compile(r"^\s*\[\s*\d+(?:\s*[-–,]\s*\d+)*\s*\]\s*$")
@@ -317,6 +322,7 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
     metadata = _metadata(root, cfg)
     title = _title(root, metadata.pop("title", None), cfg)
     visibility = _visibility(root)
+    og_news = _og_news(root)
     for bad in list(root.iter(*_DROP_TAGS)):
         # drop_tree keeps the tail: text after a dropped element belongs to its parent.
         if bad.getparent() is not None:
@@ -337,7 +343,7 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
             STEP, "remove", "rule:no_text", "", "the page has no text outside scripts and menus",
             {"chars": len(doc.text)})))
 
-    page = _Page(blocks, cfg, visibility, _anchor(root, title))
+    page = _Page(blocks, cfg, visibility, _anchor(root, title), _news(og_news, blocks))
     choice = page.choose()
     kept = choice.kept
     if choice.mode in ("thread", "qa") and title and not any(title in k for k in kept[:3]):
@@ -371,7 +377,7 @@ class _Page:
     """One page's blocks and the evidence about them; `choose` decides type and container."""
 
     def __init__(self, blocks: list[_Block], cfg: ExtractConfig, visibility: dict[Any, str],
-                 anchor: Any) -> None:
+                 anchor: Any, news: bool = False) -> None:
         self.blocks, self.cfg, self.anchor = blocks, cfg, anchor
         vis_cache: dict[Any, str | None] = {}
         for b in blocks:
@@ -380,6 +386,8 @@ class _Page:
         self.in_comments = _named_regions(blocks, _comment_name, anchor, cfg.named_max_share)
         self.named = _named_regions(blocks, _boilerplate_name, anchor, cfg.named_max_share)
         self.posts, self.links = _repeated(blocks, cfg)
+        self.stamped, _ = _repeated(blocks, cfg, stamped=True)
+        self.news = news
 
     def choose(self) -> _Choice:
         cfg = self.cfg
@@ -412,8 +420,14 @@ class _Page:
                     link_list = self._link_list(max(lists, key=lambda el: self.links[el]))
                     if link_list.chars > 2 * max(self.prose(best), cfg.min_prose_chars):
                         best = link_list
-        elif any(_contains(best.container, el) for el in self.posts):
-            best.mode = "thread"
+        elif not self.news:
+            if any(_contains(best.container, el) for el in self.posts):
+                best.mode = "thread"        # the container is the list of posts (answers)
+            elif self.stamped:
+                # A post with its replies after it (ruby-china): the magic_html forum gold
+                # keeps them. A news page's reader comments are not its text (qq.com, sina:
+                # the gold drops them), hence `self.news`.
+                best = self._with_replies(best)
         best.confidence *= min(1.0, self.prose(best) / cfg.min_article_chars) ** 0.5
         if not best.anchored:
             best.confidence *= 0.4
@@ -430,6 +444,27 @@ class _Page:
         if column is None:
             return list(found)
         return [el for el in found if _contains(column, el) or _contains(el, column)]
+
+    def _with_replies(self, best: _Choice) -> _Choice:
+        """A post with its replies: the article choice plus the stamped post list after it
+        (each reply under a byline or buttons) that holds the most text."""
+        order = {b.owner: i for i, b in enumerate(self.blocks)}
+        start = max((order.get(el, -1) for el in best.container.iter()), default=-1)
+        best_list, best_chars, best_blocks = None, 0, []
+        for parent in self.stamped:
+            if _contains(parent, best.container) or _contains(best.container, parent):
+                continue
+            inside = set(parent.iter())
+            blocks = [b for b in self.blocks if b.owner in inside and order[b.owner] > start
+                      and not b.hidden and not b.furniture and not b.link_chars * 2 > b.chars]
+            chars = sum(b.chars for b in blocks)
+            if chars > best_chars:
+                best_list, best_chars, best_blocks = parent, chars, blocks
+        if best_list is None:
+            return best
+        kept = best.kept + [p for b in best_blocks for p in (s.strip() for s in _paragraphs(b)) if p]
+        dropped = [b for b in best.dropped if b not in best_blocks]
+        return _Choice(best.container, kept, dropped, "thread", best.anchored, best.confidence)
 
     def _link_list(self, parent: Any) -> _Choice:
         inside = set(parent.iter())
@@ -620,6 +655,19 @@ def _scores(blocks: list[_Block], secondary_share: float) -> dict[Any, float]:
     return score
 
 
+def _og_news(root: Any) -> bool:
+    """og:type says article or news."""
+    return any((meta.get("property") or "").lower() == "og:type"
+               and (meta.get("content") or "").strip().lower() in ("article", "news")
+               for meta in root.iter("meta"))
+
+
+def _news(og_news: bool, blocks: list[_Block]) -> bool:
+    """Evidence that the page is a news article, whose reader comments are not its text: an
+    editor or source line (责任编辑, 来源：), or og:type article/news."""
+    return og_news or any(_NEWS_LINE.search(b.text) for b in blocks if b.chars <= 200 and not b.hidden)
+
+
 def _anchor(root: Any, title: str | None) -> Any:
     """The element that shows the page's title (its h1, else the first element whose whole
     text is the title), or None."""
@@ -795,7 +843,7 @@ def _signature(el: Any) -> str:
     return el.tag + "." + ".".join(sorted(_TRAILING_DIGITS.sub("", c) for c in (el.get("class") or "").split()))
 
 
-def _repeated(blocks: list[_Block], cfg: ExtractConfig) -> tuple[dict[Any, int], dict[Any, int]]:
+def _repeated(blocks: list[_Block], cfg: ExtractConfig, stamped: bool = False) -> tuple[dict[Any, int], dict[Any, int]]:
     """Parents of repeated sibling structure: (posts, links). A post is a child of one shape
     (tag + class) holding at least two blocks, one of them text that is neither a link nor
     furniture; a link entry holds a link-dense block. Parents with at least `min_posts` posts /
@@ -810,15 +858,16 @@ def _repeated(blocks: list[_Block], cfg: ExtractConfig) -> tuple[dict[Any, int],
         parent = child.getparent()
         while parent is not None and parent.tag not in ("html",):
             if child.tag not in _INLINE_OWNERS:
-                counts = per.setdefault((parent, _signature(child)), {}).setdefault(child, [0, 0, 0])
+                counts = per.setdefault((parent, _signature(child)), {}).setdefault(child, [0, 0, 0, 0])
                 counts[0] += 1
                 counts[1] += text
                 counts[2] += link
+                counts[3] += b.furniture is not None
             child, parent = parent, parent.getparent()
     posts: dict[Any, int] = {}
     links: dict[Any, int] = {}
     for (parent, _sig), children in per.items():
-        n_posts = sum(1 for c in children.values() if c[0] >= 2 and c[1] >= 1)
+        n_posts = sum(1 for c in children.values() if c[0] >= 2 and c[1] >= 1 and (c[3] >= 1 or not stamped))
         n_links = sum(1 for c in children.values() if c[2] >= 1 and c[1] == 0)
         if n_posts >= cfg.min_posts:
             posts[parent] = max(posts.get(parent, 0), n_posts)

@@ -339,3 +339,27 @@ def test_class6_encyclopedia_drops_references_and_infobox() -> None:
     text = _kept(html)
     assert BODY[0] in text and BODY[7] in text
     assert "參考文獻條目" not in text and "[3]" not in text
+
+
+def _topic_with_replies(heading: str) -> str:
+    topic = "".join(f"<p>{p}</p>" for p in BODY[2:5])          # a first post of 300+ characters
+    replies = "".join(
+        f'<div class="item"><span class="nick">用戶{i}</span><span class="time">2024-05-1{i} 10:00</span>'
+        f'<div class="text">{text}</div><span>回復</span></div>'
+        for i, text in enumerate(["說得好，支持一下。", "我們這邊也在推進，辦事方便多了。", "同意樓上。",
+                                  "期待後續。"]))
+    return (f'<html><head><title>{TITLE}</title></head><body><div class="main"><h1>{TITLE}</h1>'
+            f'<div class="topic">{topic}</div><h3>{heading}</h3><div class="list">{replies}</div>'
+            f"</div></body></html>")
+
+
+def test_long_first_post_keeps_its_replies() -> None:
+    result = extract(_doc(_topic_with_replies("共收到 4 條回復")), ExtractConfig())
+    assert BODY[2] in result.text and "我們這邊也在推進，辦事方便多了。" in result.text
+    assert result.metadata["extraction"]["type"] == "thread"
+
+
+def test_news_reader_comments_are_not_text() -> None:
+    result = extract(_doc(_topic_with_replies("網友評論 文明上網 理性發言")), ExtractConfig())
+    assert BODY[2] in result.text and "我們這邊也在推進" not in result.text
+    assert result.metadata["extraction"]["type"] == "article"
