@@ -188,8 +188,7 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # few lines (the text is in the DOM, the reader sees two lines and a "more" link).
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _CLAMP_STYLE = re.compile(r"line-clamp\s*:\s*\d", re.I)
-_CSS_MEDIA = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", re.I)
-_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_CSS_BRACE = re.compile(r"[{}]")
 _CSS_SIMPLE = re.compile(r"^\s*([.#])([\w-]+)\s*$")
 # A news page's own furniture: its editor / source line, or the rules and headings of a reader
 # comment section (news sites moderate "网友评论"; forums call their posts 回复/回帖/楼).
@@ -385,8 +384,7 @@ class _Page:
             b.hidden = _marked(b.owner, visibility, vis_cache)
         self.in_comments = _named_regions(blocks, _comment_name, anchor, cfg.named_max_share)
         self.named = _named_regions(blocks, _boilerplate_name, anchor, cfg.named_max_share)
-        self.posts, self.links = _repeated(blocks, cfg)
-        self.stamped, _ = _repeated(blocks, cfg, stamped=True)
+        self.posts, self.stamped, self.links = _repeated(blocks, cfg)
         self.news = news
 
     def choose(self) -> _Choice:
@@ -735,6 +733,28 @@ def _marked(el: Any, marks: dict[Any, str], cache: dict[Any, str | None]) -> str
     return result
 
 
+def _css_rules(css: str) -> list[tuple[str, str]]:
+    """(selectors, declarations) of a stylesheet's top-level rules, in one pass (regexes over
+    nested braces backtrack for seconds on a large stylesheet); rules inside an at-rule
+    (@media: a narrow screen's layout) are skipped.
+
+    >>> _css_rules(".a{display:none} @media (max-width:1px){.b{display:none}} .c{color:red}")
+    [('.a', 'display:none'), ('.c', 'color:red')]
+    """
+    rules: list[tuple[str, str]] = []
+    stack: list[str] = []
+    last = 0
+    for m in _CSS_BRACE.finditer(css):
+        if m.group() == "{":
+            stack.append(css[last:m.start()].strip())
+        elif stack:
+            selectors = stack.pop()
+            if not stack and not selectors.startswith("@") and "{" not in css[last:m.start()]:
+                rules.append((selectors, css[last:m.start()].strip()))
+        last = m.end()
+    return rules
+
+
 def _visibility(root: Any) -> dict[Any, str]:
     """Elements a reader does not see: "hidden" (the hidden attribute, aria-hidden, inline or
     stylesheet display:none / visibility:hidden, dialogs) or "clamp" (cut by CSS to a teaser's
@@ -742,13 +762,12 @@ def _visibility(root: Any) -> dict[Any, str]:
     hidden_names: set[str] = set()
     clamp_names: set[str] = set()
     for style in root.iter("style"):
-        css = _CSS_MEDIA.sub("", style.text or "")
-        for m in _CSS_RULE.finditer(css):
-            target = (hidden_names if _HIDDEN_STYLE.search(m.group(2))
-                      else clamp_names if _CLAMP_STYLE.search(m.group(2)) else None)
+        for selectors, body in _css_rules(style.text or ""):
+            target = (hidden_names if _HIDDEN_STYLE.search(body)
+                      else clamp_names if _CLAMP_STYLE.search(body) else None)
             if target is None:
                 continue
-            for sel in m.group(1).split(","):
+            for sel in selectors.split(","):
                 simple = _CSS_SIMPLE.match(sel)
                 if simple:
                     target.add(simple.group(1) + simple.group(2).lower())
@@ -843,37 +862,53 @@ def _signature(el: Any) -> str:
     return el.tag + "." + ".".join(sorted(_TRAILING_DIGITS.sub("", c) for c in (el.get("class") or "").split()))
 
 
-def _repeated(blocks: list[_Block], cfg: ExtractConfig, stamped: bool = False) -> tuple[dict[Any, int], dict[Any, int]]:
-    """Parents of repeated sibling structure: (posts, links). A post is a child of one shape
-    (tag + class) holding at least two blocks, one of them text that is neither a link nor
-    furniture; a link entry holds a link-dense block. Parents with at least `min_posts` posts /
-    `min_list_links` link entries of one shape, with their count."""
-    per: dict[tuple[Any, str], dict[Any, list[int]]] = {}
+def _repeated(blocks: list[_Block], cfg: ExtractConfig) -> tuple[dict[Any, int], ...]:
+    """Parents of repeated sibling structure: (posts, stamped posts, link entries).
+
+    A post is a child of one shape (tag + class) holding at least two visible blocks, one of
+    them text that is neither a link nor furniture; a stamped post also holds a byline or a row
+    of buttons (a person's post, not a paragraph); a link entry holds a link-dense block and no
+    text. Parents with at least `min_posts` posts / `min_list_links` link entries of one
+    shape, with their count. One bottom-up pass over the tree."""
+    sub: dict[Any, list[int]] = {}      # blocks, text blocks, link blocks, furniture blocks
     for b in blocks:
         if b.hidden or not b.chars:
             continue
         link = b.link_chars / b.chars > cfg.max_link_density
-        text = not link and not b.furniture
-        child = b.owner
-        parent = child.getparent()
-        while parent is not None and parent.tag not in ("html",):
-            if child.tag not in _INLINE_OWNERS:
-                counts = per.setdefault((parent, _signature(child)), {}).setdefault(child, [0, 0, 0, 0])
-                counts[0] += 1
-                counts[1] += text
-                counts[2] += link
-                counts[3] += b.furniture is not None
-            child, parent = parent, parent.getparent()
+        c = sub.setdefault(b.owner, [0, 0, 0, 0])
+        c[0] += 1
+        c[1] += not link and not b.furniture
+        c[2] += link
+        c[3] += b.furniture is not None
     posts: dict[Any, int] = {}
+    stamped: dict[Any, int] = {}
     links: dict[Any, int] = {}
-    for (parent, _sig), children in per.items():
-        n_posts = sum(1 for c in children.values() if c[0] >= 2 and c[1] >= 1 and (c[3] >= 1 or not stamped))
-        n_links = sum(1 for c in children.values() if c[2] >= 1 and c[1] == 0)
-        if n_posts >= cfg.min_posts:
-            posts[parent] = max(posts.get(parent, 0), n_posts)
-        if n_links >= cfg.min_list_links:
-            links[parent] = max(links.get(parent, 0), n_links)
-    return posts, links
+    root = blocks[0].owner.getroottree().getroot()
+    for el in reversed(list(root.iter())):
+        kids = [k for k in el if k in sub]
+        if not kids:
+            continue
+        total = sub.setdefault(el, [0, 0, 0, 0])
+        shapes: dict[str, list[int]] = {}
+        for k in kids:
+            kc = sub[k]
+            for i in range(4):
+                total[i] += kc[i]
+            if k.tag in _INLINE_OWNERS:
+                continue
+            shape = shapes.setdefault(_signature(k), [0, 0, 0])
+            if kc[0] >= 2 and kc[1] >= 1:
+                shape[0] += 1
+                shape[1] += kc[3] >= 1
+            shape[2] += kc[2] >= 1 and kc[1] == 0
+        for n_posts, n_stamped, n_links in shapes.values():
+            if n_posts >= cfg.min_posts:
+                posts[el] = max(posts.get(el, 0), n_posts)
+            if n_stamped >= cfg.min_posts:
+                stamped[el] = max(stamped.get(el, 0), n_stamped)
+            if n_links >= cfg.min_list_links:
+                links[el] = max(links.get(el, 0), n_links)
+    return posts, stamped, links
 
 
 def _changes(dropped: list[_Block], container: Any, mode: str, cfg: ExtractConfig) -> list[Change]:
