@@ -145,6 +145,9 @@ _BOILERPLATE_WORDS = frozenset({
     "footnotes", "reflist", "reward", "dashang", "signature",
 })
 _NAME_PARTS = re.compile(r"[-_]")
+# class/id words that name the main text itself (readability's "positive" names, as whole parts).
+_CONTENT_WORDS = frozenset({"content", "article", "post", "body", "text", "entry", "markdown",
+                            "detail", "richtext"})
 _TRAILING_DIGITS = re.compile(r"\d+$")
 # class/id words of reader-comment sections (news pages); in a thread they are the content.
 # Whole parts of a class token ("comment-list", "cmt_box"), or a part beginning with one of
@@ -408,7 +411,12 @@ class _Page:
             # QR prompt, player labels) are not replies.
             thread = self.select(thread=True, allow_hidden=False)
             if self.posts:
-                best, best.mode = thread, "thread"
+                # The thread is its list of posts and the post above it: the lowest element
+                # holding both, not every text on the page.
+                posts = self._richest(self.posts)
+                top = _common_ancestor(posts, best.container) if best.kept else posts
+                best = self.select(thread=True, allow_hidden=False, within=top)
+                best.mode = "thread"
             elif thread.anchored and self.prose(thread) > 2 * max(self.prose(best), cfg.min_prose_chars):
                 best, best.mode = thread, "list"
             else:
@@ -426,10 +434,39 @@ class _Page:
                 # keeps them. A news page's reader comments are not its text (qq.com, sina:
                 # the gold drops them), hence `self.news`.
                 best = self._with_replies(best)
+        if self.prose(best) < cfg.min_prose_chars:
+            best = self._after_title() or best
         best.confidence *= min(1.0, self.prose(best) / cfg.min_article_chars) ** 0.5
         if not best.anchored:
             best.confidence *= 0.4
         return best
+
+    def _after_title(self) -> _Choice | None:
+        """Nothing reads like text (a post of five characters and an attachment link): the
+        first element after the title that names itself content ("post-content",
+        "markdown-body", "article"…), everything visible in it that is not furniture."""
+        if self.anchor is None:
+            return None
+        start = max((i for i, b in enumerate(self.blocks) if _contains(self.anchor, b.owner)), default=-1)
+        for b in self.blocks[start + 1:]:
+            el = b.owner
+            while el is not None and el.tag not in ("body", "html") and not _contains(el, self.anchor):
+                if _content_name(f"{el.get('class', '')} {el.get('id', '')}"):
+                    inside = set(el.iter())
+                    keep = [x for x in self.blocks if x.owner in inside and not x.hidden and not x.furniture]
+                    if keep:
+                        dropped = [x for x in self.blocks if x not in keep]
+                        return _Choice(el, [x.text for x in keep], dropped, "article", True, 0.5)
+                el = el.getparent()
+        return None
+
+    def _richest(self, parents: dict[Any, int]) -> Any:
+        """The parent whose subtree holds the most visible non-link text."""
+        def text(el: Any) -> int:
+            inside = set(el.iter())
+            return sum(b.chars - b.link_chars for b in self.blocks
+                       if b.owner in inside and not b.hidden and not b.furniture)
+        return max(parents, key=lambda el: (text(el), _depth(el)))
 
     def prose(self, choice: _Choice) -> int:
         """Characters kept, the title's own line not counted."""
@@ -475,8 +512,9 @@ class _Page:
                 dropped.append(b)
         return _Choice(parent, kept, dropped, "links", True, 0.8)
 
-    def select(self, thread: bool, allow_hidden: bool) -> _Choice:
-        """The main container, the kept paragraphs and the dropped blocks (their `rule` set)."""
+    def select(self, thread: bool, allow_hidden: bool, within: Any = None) -> _Choice:
+        """The main container (the best element holding `within`, when given), the kept
+        paragraphs and the dropped blocks (their `rule` set)."""
         cfg = self.cfg
         for b, comment, named in zip(self.blocks, self.in_comments, self.named, strict=True):
             b.rule = None
@@ -491,10 +529,12 @@ class _Page:
         score = _scores(self.blocks, 0.0 if thread else cfg.secondary_share)
         self.column = _column(self.anchor, score)
         container = max(score, key=lambda el: (score[el], _depth(el)))
+        if within is not None:
+            container = within
         # No title on the page is no evidence against the choice; a title whose column holds
         # no prose (the page's only prose is elsewhere) is.
         anchored = self.anchor is None or (self.column is not None and _related(container, self.column))
-        if self.column is not None and not anchored:
+        if self.column is not None and not anchored and within is None:
             inner = [el for el in self.column.iter() if el in score]
             local = max(inner, key=lambda el: (score[el], _depth(el)))
             if score[local] > 0 and score[local] >= cfg.anchor_min_share * score[container]:
@@ -693,6 +733,16 @@ def _column(anchor: Any, score: dict[Any, float]) -> Any:
     return None
 
 
+def _common_ancestor(a: Any, b: Any) -> Any:
+    above = set()
+    while a is not None:
+        above.add(a)
+        a = a.getparent()
+    while b is not None and b not in above:
+        b = b.getparent()
+    return b
+
+
 def _contains(outer: Any, inner: Any) -> bool:
     while inner is not None:
         if inner is outer:
@@ -801,6 +851,19 @@ def _boilerplate_name(name: str) -> bool:
         parts = [_TRAILING_DIGITS.sub("", p) for p in _NAME_PARTS.split(token) if p]
         if any(p in _BOILERPLATE_WORDS for p in parts) or any(
                 a + b in _BOILERPLATE_WORDS for a, b in zip(parts, parts[1:], strict=False)):
+            return True
+    return False
+
+
+def _content_name(name: str) -> bool:
+    """Whether a class/id string names the main text ("post-content", "markdown-body").
+
+    >>> [_content_name(n) for n in ("bbs-post-content", "markdown-body", "contentList", "sidebar")]
+    [True, True, False, False]
+    """
+    for token in name.lower().split():
+        parts = [_TRAILING_DIGITS.sub("", p) for p in _NAME_PARTS.split(token) if p]
+        if any(p in _CONTENT_WORDS for p in parts):
             return True
     return False
 

@@ -363,3 +363,16 @@ def test_news_reader_comments_are_not_text() -> None:
     result = extract(_doc(_topic_with_replies("網友評論 文明上網 理性發言")), ExtractConfig())
     assert BODY[2] in result.text and "我們這邊也在推進" not in result.text
     assert result.metadata["extraction"]["type"] == "article"
+
+
+def test_tiny_post_after_its_title_is_kept() -> None:
+    # A forum post of five characters and an attachment link: nothing reads like prose, so the
+    # element after the title that names itself the post's content is the text.
+    html = ('<html><head><title>商標審查標準</title></head><body><div class="menu"><a href="/">首頁</a>'
+            '<a href="/b">版塊</a></div><div class="title">商標審查標準</div>'
+            '<div class="author"><span>某用戶</span><span>2020.03.11 10:51</span><span>發布於</span></div>'
+            '<div class="bbs-post-content"><p>商標的資料</p><p><a href="/dl/1">商標審查標準.pdf 10.12MB</a></p>'
+            '</div><div class="actions"><span>點讚</span><span>收藏</span></div></body></html>')
+    result = extract(_doc(html), ExtractConfig())
+    assert result.text.split("\n") == ["商標的資料", "商標審查標準.pdf 10.12MB"]
+    assert result.metadata["extraction"]["low_confidence"] is True
