@@ -65,7 +65,7 @@ from cleaners.model import Change, CleaningError, Document, Explained
 logger = logging.getLogger(__name__)
 
 STEP = "boilerplate.strip"
-VERSION = "1"
+VERSION = "2"  # 2: a related-list heading takes at most related_max_items entries (#14)
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,11 @@ class StripConfig:
     title_search_lines: int = 5
     # chars: an entry of a related-links list (seed 004's headlines are 20-40).
     list_item_max_chars: int = 60
+    # entries: a related-links list is short (seed 000's has 4, seed 004's 10; none in the
+    # corpus's extracted pages is longer). A longer run of short lines under such a heading is
+    # a text's own headings and code lines (issue #14: a blog post below a stray "相关文章"
+    # came out empty): only the heading goes.
+    related_max_items: int = 20
     # chars: a truncated teaser; seed 002's are 50-100, a full body paragraph is rarely cut.
     teaser_max_chars: int = 160
     # lines: a single truncated line may be a lead teaser (dedup's, issue #7); two in a row are a list.
@@ -578,6 +583,7 @@ def _related_lists(lines: list[_Line], cfg: StripConfig) -> None:
         if head.rule != "related_list" or head.detail.get("item"):
             continue
         bulleted: bool | None = None
+        entries: list[_Line] = []
         for line in lines[idx + 1:]:
             if line.blank or line.rule is not None:
                 continue
@@ -585,8 +591,12 @@ def _related_lists(lines: list[_Line], cfg: StripConfig) -> None:
             if bulleted is None:
                 bulleted = is_bullet
             if ((bulleted and not is_bullet) or len(line.core) > cfg.list_item_max_chars
-                    or _SENTENCE_END in line.view or line.cuts):
+                    or _SENTENCE_END in line.view or line.cuts or len(entries) > cfg.related_max_items):
                 break
+            entries.append(line)
+        if len(entries) > cfg.related_max_items:
+            continue            # not a list: the text's own short lines
+        for line in entries:
             line.rule, line.why = "related_list", f"entry of the list under line {head.number}"
             line.detail["item"] = True
 
