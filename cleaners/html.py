@@ -33,7 +33,9 @@ directly because it is several times faster and we need no tree editing that bs4
    The page type comes from evidence: "thread" only with repeated post structure (siblings of
    one shape holding text, `min_posts`), then the title heads the text; "list" when one
    region's short lines are most of the page's text; "links" for a list of links in the
-   title's column (a chapter index); otherwise "article", short or not.
+   title's column (a chapter index); otherwise "article", short or not. An encyclopedia's
+   reference list and footnotes go by their names ("lemma-reference", "footnotes"); its inline
+   citation marks ("[3]") stay, as the magic_html gold keeps them.
 6. A page nested past libxml2's depth limit (2048 with huge_tree) loses everything after that
    point silently; it is re-parsed without inline tags, and flagged (rule:deep_nesting).
 
@@ -199,8 +201,7 @@ _NEWS_LINE = re.compile(r"责任编辑|責任編輯|(?:来源|來源|编辑|編�
                         r"文明上網|理性发言|理性發言|评论服务协议|評論服務協議|网友评论|網友評論|最新评论|"
                         r"最新評論|热门评论|熱門評論|我要评论|我要評論")
 _DIALOG_ROLES = frozenset({"dialog", "alertdialog"})
-# A citation marker: "[3]", "[3-5]" in a <sup>.
-_CITATION = re.compile(r"^\s*\[\s*\d+(?:\s*[-–,]\s*\d+)*\s*\]\s*$")
+
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|-\s|\s-|–)\s*")
 
 # meta name/property → metadata key, in order of trust.
@@ -329,9 +330,6 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
         # drop_tree keeps the tail: text after a dropped element belongs to its parent.
         if bad.getparent() is not None:
             bad.drop_tree()
-    for sup in list(root.iter("sup")):
-        if _CITATION.match(sup.text_content() or "") and sup.getparent() is not None:
-            sup.drop_tree()     # an encyclopedia's citation marker, not text
 
     body = root.find("body")
     walker = _Walker()
@@ -460,6 +458,22 @@ class _Page:
                 el = el.getparent()
         return None
 
+    def _lead(self, container: Any, inside: set[Any]) -> set[int]:
+        """Prose between the title and the container, in the element holding both: the lead or
+        summary an article puts in a box of its own under its title (baike's lemma summary).
+        Blocks that read like prose only; bylines, buttons and named boxes stay out."""
+        if self.anchor is None or _contains(container, self.anchor):
+            return set()
+        idx = [i for i, b in enumerate(self.blocks) if b.owner in inside]
+        title = [i for i, b in enumerate(self.blocks) if _contains(self.anchor, b.owner)]
+        if not idx or not title or title[-1] >= idx[0]:
+            return set()
+        top = _common_ancestor(self.anchor, container)
+        if top is None or top.tag in ("body", "html"):
+            return set()
+        return {id(b) for b in self.blocks[title[-1] + 1:idx[0]]
+                if b.value > 0 and _contains(top, b.owner)}
+
     def _richest(self, parents: dict[Any, int]) -> Any:
         """The parent whose subtree holds the most visible non-link text."""
         def text(el: Any) -> int:
@@ -540,10 +554,11 @@ class _Page:
             if score[local] > 0 and score[local] >= cfg.anchor_min_share * score[container]:
                 container, anchored = local, True
         inside = set(container.iter())
+        lead = self._lead(container, inside) if not thread else set()
         kept: list[str] = []
         dropped: list[_Block] = []
         for b, comment, named in zip(self.blocks, self.in_comments, self.named, strict=True):
-            if b.owner not in inside:
+            if b.owner not in inside and id(b) not in lead:
                 b.rule = "outside_main"
             elif b.hidden == "clamp" or (b.hidden and not allow_hidden):
                 b.rule = "teaser" if b.hidden == "clamp" else "hidden"
@@ -712,9 +727,15 @@ def _anchor(root: Any, title: str | None) -> Any:
     if not title:
         return None
     want = _SPACE.sub("", title)
+    near = None
     for h1 in root.iter("h1"):
-        if _SPACE.sub("", h1.text_content()) == want:
+        text = _SPACE.sub("", h1.text_content())
+        if text == want:
             return h1
+        if near is None and len(text) >= 4 and (text in want or want in text):
+            near = h1       # "標題" against og:title "標題｜欄目"
+    if near is not None:
+        return near
     body = root.find("body")
     for el in (body if body is not None else root).iter():
         if isinstance(el.tag, str) and el.tag not in ("title", "head", "meta") and (

@@ -338,7 +338,7 @@ def test_class6_encyclopedia_drops_references_and_infobox() -> None:
             f'</div></body></html>')
     text = _kept(html)
     assert BODY[0] in text and BODY[7] in text
-    assert "參考文獻條目" not in text and "[3]" not in text
+    assert "參考文獻條目" not in text and "參考資料" not in text
 
 
 def _topic_with_replies(heading: str) -> str:
@@ -376,3 +376,15 @@ def test_tiny_post_after_its_title_is_kept() -> None:
     result = extract(_doc(html), ExtractConfig())
     assert result.text.split("\n") == ["商標的資料", "商標審查標準.pdf 10.12MB"]
     assert result.metadata["extraction"]["low_confidence"] is True
+
+
+def test_lead_box_between_title_and_body_is_kept() -> None:
+    # An encyclopedia or news page's summary in its own box under the title, the body in
+    # another: the summary is prose next to the title, so it belongs to the text.
+    summary = "數字政府是以數據為核心的新型政府形態，簡稱數政，是政府治理現代化的重要內容。"
+    body = "".join(f"<p>{p}</p>" for p in BODY[2:12])
+    html = (f'<html><head><title>數字政府_百科</title></head><body><div class="page"><h1>數字政府</h1>'
+            f'<div class="summary"><p>{summary}</p></div><div class="tools">編輯 收藏</div>'
+            f'<div class="main-body">{body}</div></div></body></html>')
+    lines = _kept(html).split("\n")
+    assert lines[0] == summary and BODY[2] in lines and "編輯 收藏" not in lines
