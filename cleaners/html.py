@@ -545,9 +545,17 @@ class _Page:
         container = max(score, key=lambda el: (score[el], _depth(el)))
         if within is not None:
             container = within
-        # No title on the page is no evidence against the choice; a title whose column holds
-        # no prose (the page's only prose is elsewhere) is.
-        anchored = self.anchor is None or (self.column is not None and _related(container, self.column))
+        # No title on the page is no evidence against the choice. A title whose column holds
+        # prose is: the container must lie in that column. A title alone in its block (people.cn
+        # puts it above the body's block) is evidence against a container that ends the page
+        # (a legal footer kept where the posts were rendered by script).
+        if self.anchor is None:
+            anchored = True
+        elif self.column is not None:
+            anchored = _related(container, self.column)
+        else:
+            last = next((b for b in reversed(self.blocks) if not b.hidden), None)
+            anchored = last is None or not _contains(container, last.owner)
         if self.column is not None and not anchored and within is None:
             inner = [el for el in self.column.iter() if el in score]
             local = max(inner, key=lambda el: (score[el], _depth(el)))
