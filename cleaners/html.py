@@ -382,7 +382,7 @@ class _Page:
         vis_cache: dict[Any, str | None] = {}
         for b in blocks:
             b.furniture = _furniture(b, cfg)
-            b.hidden = _marked(b.owner, visibility, vis_cache)
+            b.hidden = _nearest(b.owner, visibility.get, vis_cache)
         self.in_comments = _named_regions(blocks, _comment_name, anchor, cfg.named_max_share)
         self.named = _named_regions(blocks, _boilerplate_name, anchor, cfg.named_max_share)
         self.posts, self.stamped, self.links = _repeated(blocks, cfg)
@@ -794,8 +794,9 @@ def _depth(el: Any) -> int:
     return d
 
 
-def _marked(el: Any, marks: dict[Any, str], cache: dict[Any, str | None]) -> str | None:
-    """The visibility mark of `el` or its nearest marked ancestor ("hidden" / "clamp")."""
+def _nearest(el: Any, pick: Any, cache: dict[Any, Any]) -> Any:
+    """`pick(x)` for the nearest `x` among `el` and its ancestors where it is not None (else
+    None); every element passed on the way is cached, so a page costs one walk per element."""
     path = []
     result = None
     while el is not None:
@@ -803,8 +804,8 @@ def _marked(el: Any, marks: dict[Any, str], cache: dict[Any, str | None]) -> str
             result = cache[el]
             break
         path.append(el)
-        if el in marks:
-            result = marks[el]
+        result = pick(el)
+        if result is not None:
             break
         el = el.getparent()
     for seen in path:
@@ -917,22 +918,12 @@ def _named_regions(blocks: list[_Block], name_test: Any, anchor: Any, max_share:
     answer serves the scoring and the filter after it."""
     nearest: dict[Any, Any] = {}
 
+    def named(el: Any) -> Any:
+        name = f"{el.get('class', '')} {el.get('id', '')}"
+        return el if name.strip() and name_test(name) else None
+
     def find(el: Any) -> Any:
-        path = []
-        found = None
-        while el is not None:
-            if el in nearest:
-                found = nearest[el]
-                break
-            path.append(el)
-            name = f"{el.get('class', '')} {el.get('id', '')}"
-            if name.strip() and name_test(name):
-                found = el
-                break
-            el = el.getparent()
-        for seen in path:
-            nearest[seen] = found
-        return found
+        return _nearest(el, named, nearest)
 
     owners = [find(b.owner) for b in blocks]
     prose: Counter[Any] = Counter()

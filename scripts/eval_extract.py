@@ -15,8 +15,10 @@ Score: character-bigram precision / recall / F1 against the gold, whitespace rem
 as one string of non-space characters; bigrams as a multiset, so order inside the text matters
 only locally and a moved block is not punished twice). Reported overall (human gold), by page
 type, by gold length (< 300 / >= 300 non-space characters), by source, the count of pages under
-F1 0.3, and ms per page in-process (median, p95) for docclean (extract+repair+strip on the
-decoded page) and trafilatura default (on the same decoded text).
+F1 0.3, the pages whose extraction reports low confidence (docclean's and the peers' F1
+there: does a second opinion earn its place?), and ms per page in-process (median, p95) for
+docclean (extract+repair+strip on the decoded page) and trafilatura default (on the same
+decoded text).
 
 `--loho FIELD=V1,V2,...` scores an ExtractConfig threshold leave-one-host-out: for each host
 the value with the best mean F1 on the other hosts' pages is chosen and the host's pages are
@@ -129,11 +131,16 @@ def load_pages(corpus: Path) -> list[Page]:
     return pages
 
 
-def docclean_text(page: Page, cfg: PipelineConfig, steps: tuple = AFTER_DECODE_STRIP) -> str:
+def docclean_run(page: Page, cfg: PipelineConfig, steps: tuple = AFTER_DECODE_STRIP) -> Document | None:
     if page.decoded is None:
-        return ""
+        return None
     out = runner.run(page.decoded, cfg, steps=steps)
-    return out.text if isinstance(out, Document) else ""
+    return out if isinstance(out, Document) else None
+
+
+def docclean_text(page: Page, cfg: PipelineConfig, steps: tuple = AFTER_DECODE_STRIP) -> str:
+    out = docclean_run(page, cfg, steps)
+    return out.text if out is not None else ""
 
 
 def _peers() -> dict[str, Callable[[str], str]]:
@@ -271,11 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     cfg = PipelineConfig()
     scores: dict[str, list[tuple[float, float, float]]] = {"docclean": [], "docclean extract": []}
     timing: dict[str, list[float]] = {"docclean": []}
-    for p in pages:
+    low: list[int] = []         # pages whose extraction says it is unsure
+    for i, p in enumerate(pages):
         start = time.perf_counter()
-        text = docclean_text(p, cfg)
+        out = docclean_run(p, cfg)
         timing["docclean"].append(time.perf_counter() - start)
-        scores["docclean"].append(prf(text, p.gold))
+        scores["docclean"].append(prf(out.text if out is not None else "", p.gold))
+        if out is None or (out.metadata.get("extraction") or {}).get("low_confidence"):
+            low.append(i)
         scores["docclean extract"].append(prf(docclean_text(p, cfg, AFTER_DECODE_EXTRACT), p.gold))
     peers = {} if args.no_peers else _peers()
     for name, fn in peers.items():
@@ -295,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
                   + " ".join(f"{scores[n][i][2]:.2f}" for n in scores) + f"  P={dp:.2f} R={dr:.2f}")
         print("   columns: " + " | ".join(scores))
     report(pages, scores)
+    human_low = [i for i in low if pages[i].kind != "reference"]
+    print(f"== second opinion: {len(human_low)} human-gold pages with low extraction confidence; "
+          "mean F1 there: " + ", ".join(f"{n} {_mean([scores[n][i][2] for i in human_low]):.3f}"
+                                       for n in scores))
     for name, samples in timing.items():
         print(f"== {name}: {_ms(samples)} per page ({len(samples)} pages, in-process)")
     for spec in args.loho:
