@@ -140,7 +140,12 @@ def _no_progress(phase: str, done: int, total: int) -> None:
 def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
     """What the exact-duplicate decision and the keep policy need of one cleaned input."""
     repairs = sum(dedup.is_repair(e["step"], c["action"]) for e in result.trail for c in e["changes"])
-    return dedup.Signature(input_id, dedup.dedup_key(result.text), len(result.text), result.path,
+    key = dedup.dedup_key(result.text)
+    if (result.metadata.get("extraction") or {}).get("low_confidence"):
+        # A text extraction is unsure of (a shared footer, an empty shell) never merges two
+        # different raw pages: only byte-identical inputs share its key (issue #14).
+        key = dedup.dedup_key(f"{key}:{result.sha256}")
+    return dedup.Signature(input_id, key, len(result.text), result.path,
                            (), *dedup.keep_hints(result.metadata), repairs)
 
 

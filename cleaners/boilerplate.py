@@ -65,7 +65,7 @@ from cleaners.model import Change, CleaningError, Document, Explained
 logger = logging.getLogger(__name__)
 
 STEP = "boilerplate.strip"
-VERSION = "1"
+VERSION = "2"  # 2: a related-list heading takes at most related_max_items entries (#14)
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,11 @@ class StripConfig:
     title_search_lines: int = 5
     # chars: an entry of a related-links list (seed 004's headlines are 20-40).
     list_item_max_chars: int = 60
+    # entries: a related-links list is short (seed 000's has 4, seed 004's 10; none in the
+    # corpus's extracted pages is longer). A longer run of short lines under such a heading is
+    # a text's own headings and code lines (issue #14: a blog post below a stray "相关文章"
+    # came out empty): only the heading goes.
+    related_max_items: int = 20
     # chars: a truncated teaser; seed 002's are 50-100, a full body paragraph is rarely cut.
     teaser_max_chars: int = 160
     # lines: a single truncated line may be a lead teaser (dedup's, issue #7); two in a row are a list.
@@ -255,6 +260,9 @@ _TRUNCATION = re.compile(r"(?:\.{3,}|(?<!…)…)\s*$")
 
 # Rules whose removals make a neighbour suspicious (sandwich): ads, not chrome or metadata,
 # so a title between a breadcrumb and a date line is never taken (seed 003).
+# An organisation a sales pitch sells a report of: "購買X研究院的《…》".
+_PITCHED_SOURCE = re.compile(r"(?:購買|购买|訂購|订购|來自|来自|出自)\s*([\u4e00-\u9fff]{2,20}?"
+                             r"(?:研究院|研究所|研究中心|諮詢|咨询|公司|集團|集团))的《")
 _AD_RULES = frozenset({"cta", "promo", "teaser_run", "related_list", "spam"})
 
 
@@ -578,6 +586,7 @@ def _related_lists(lines: list[_Line], cfg: StripConfig) -> None:
         if head.rule != "related_list" or head.detail.get("item"):
             continue
         bulleted: bool | None = None
+        entries: list[_Line] = []
         for line in lines[idx + 1:]:
             if line.blank or line.rule is not None:
                 continue
@@ -585,8 +594,12 @@ def _related_lists(lines: list[_Line], cfg: StripConfig) -> None:
             if bulleted is None:
                 bulleted = is_bullet
             if ((bulleted and not is_bullet) or len(line.core) > cfg.list_item_max_chars
-                    or _SENTENCE_END in line.view or line.cuts):
+                    or _SENTENCE_END in line.view or line.cuts or len(entries) > cfg.related_max_items):
                 break
+            entries.append(line)
+        if len(entries) > cfg.related_max_items:
+            continue            # not a list: the text's own short lines
+        for line in entries:
             line.rule, line.why = "related_list", f"entry of the list under line {head.number}"
             line.detail["item"] = True
 
@@ -630,19 +643,28 @@ def _prev_nonblank(lines: list[_Line], idx: int) -> _Line | None:
     return None
 
 
-def _find_title(lines: list[_Line], cfg: StripConfig) -> _Line | None:
+def _find_title(lines: list[_Line], cfg: StripConfig) -> tuple[_Line | None, str | None]:
+    """The title line near the top and its text. A line that repeats the line before it and
+    goes on is a lead glued to the title that followed it on the page (seed 002: the summary,
+    then the summary again with "我國數字政府建設現狀如何?" after it): its rest is a candidate."""
     seen = 0
+    prev: _Line | None = None
     for line in lines:
         if line.blank or line.rule is not None:
             continue
         seen += 1
         if seen > cfg.title_search_lines:
-            return None
-        text = line.core
+            return None, None
+        text, title = line.core, line.plain.strip()
+        lead = prev.plain.strip() if prev is not None else ""
+        if len(lead) > cfg.title_max_chars and title.startswith(lead) and len(title) > len(lead):
+            title = title[len(lead):].strip()
+            text = title
+        prev = line
         if (0 < len(text) <= cfg.title_max_chars and _HAN.search(text) and not line.cuts
                 and not _TRUNCATION.search(line.view) and text[-1] not in "。,;:…"):
-            return line
-    return None
+            return line, title
+    return None, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -676,8 +698,16 @@ def strip(doc: Document, cfg: StripConfig) -> Explained:
     _toc(lines, cfg)
     _related_lists(lines, cfg)
     _teaser_runs(lines, cfg)
-    title_line = _find_title(lines, cfg)
+    title_line, title_text = _find_title(lines, cfg)
     _sandwiches(lines, cfg, title_line)
+    # The source a sales pitch names ("可以點擊購買中研普華產業研究院的《…報告》", seed 002):
+    # the text is an excerpt of that body's report.
+    if "publisher" not in meta:
+        for line in lines:
+            source = _PITCHED_SOURCE.search(line.plain) if line.rule == "promo" else None
+            if source:
+                meta["publisher"] = source.group(1)
+                break
 
     # Metadata from kept body lines: a document number on a line of its own (seed 001 line 16).
     for line in lines:
@@ -686,8 +716,8 @@ def strip(doc: Document, cfg: StripConfig) -> Explained:
 
     out, changes = _assemble(lines)
     title = meta.pop("title", None)
-    if title is None and title_line is not None:
-        title = title_line.plain.strip()
+    if title is None and title_text:
+        title = title_text
     found = {k: v for k, v in meta.items() if doc.metadata.get(k) is None}
     logger.debug("strip %s: %s changes, metadata %s", doc.source.path, len(changes), sorted(found))
     return Explained(text=out, changes=changes, metadata=found,

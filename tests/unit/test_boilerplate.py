@@ -186,3 +186,17 @@ def test_in_pipeline_metadata_reaches_the_document() -> None:
     assert out.metadata["publisher"] == "新華社"
     assert out.title == "藍圖已繪就 數字政府建設他們準備這么干!"
     assert "无码" not in out.text
+
+
+def test_related_heading_before_a_body_of_short_lines_keeps_the_body() -> None:
+    # Issue #14 class 7: a "相关文章" heading left above a blog post whose lines are short and
+    # carry no "。" (headings, commands, code): the list rule took the whole post.
+    body = [f"第{i}步 安装依赖并检查版本" if i % 2 else f"npm i package-{i} --save" for i in range(40)]
+    text = "相关文章\n" + "\n".join(body)
+    result = strip(_doc(text), StripConfig())
+    assert result.text.split("\n") == body
+
+
+def test_related_list_of_ordinary_length_still_goes() -> None:
+    text = "正文一段，内容完整。\n相关文章\n" + "\n".join(f"某某新闻标题第{i}条" for i in range(10))
+    assert strip(_doc(text), StripConfig()).text == "正文一段，内容完整。"
