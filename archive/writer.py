@@ -7,6 +7,10 @@ The object of a run holds:
   metadata/run.json           counts, per-step stats, config and its sha256, library versions
   metadata/dispositions.jsonl the fate of every input: archived, duplicate_of,
                               already_archived, rejected (with step and reason)
+  metadata/links.jsonl        near-duplicate, shared-passage and canonical links onto records
+                              of earlier runs (`archive.linking`)
+  metadata/common_passages.jsonl  passages held by more than `common_passage_docs` documents:
+                              each once, with its text, its count and a sample of holders
 
 The object id is derived from the inputs' digests and the config, so a rerun over the same
 inputs finds its object already there and writes nothing (DESIGN.md: a rerun with the same
@@ -127,23 +131,29 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
     kept = {d.record_id: i for i, d in sorted(decisions.items(), key=lambda kv: int(kv[0])) if d.kept}
     features = {rid: Features.of(ok[i].text, cfg.dedup) for rid, i in kept.items()}
     by_input = {s.input_id: s for s in sigs}
-    links = linking.link(
-        {rid: (ok[i].text, dedup.Candidate(rid, by_input[i].chars, by_input[i].published,
-                                           by_input[i].official, by_input[i].path,
-                                           by_input[i].repairs), features[rid])
-         for rid, i in kept.items()},
-        index, cfg.dedup)
-    obj = ocfl.new_object(root, object_id)
-    new_records: list[dict[str, Any]] = []
-    for rid, input_id in kept.items():
-        rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
-                           near=links.near.get(rid), shared=links.shared.get(rid),
-                           canonical=links.canonical.get(rid, rid))
-        errors = record.schema_errors(rec)
-        if errors:  # a bug, not bad input: the writer must never publish an invalid record
-            raise ValueError(f"record {rid} breaks the schema: {errors}")
-        obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
-        new_records.append(rec)
+    linker = linking.Linker(index, cfg.dedup, ocfl.workspace(root) / f"links-{object_id}.sqlite")
+    try:
+        for rid, i in kept.items():
+            s = by_input[i]
+            linker.add(rid, ok[i].text, dedup.Candidate(rid, s.chars, s.published, s.official, s.path,
+                                                        s.repairs), features[rid])
+        linker.finish()
+        obj = ocfl.new_object(root, object_id)
+        new_records: list[dict[str, Any]] = []
+        for rid, input_id in kept.items():
+            canonical, size = linker.canonical_of(rid)
+            rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
+                               near=linker.near_of(rid), shared=linker.shared_of(rid),
+                               canonical=canonical, cluster_size=size, common=linker.common_of(rid))
+            errors = record.schema_errors(rec)
+            if errors:  # a bug, not bad input: the writer must never publish an invalid record
+                raise ValueError(f"record {rid} breaks the schema: {errors}")
+            obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
+            new_records.append(rec)
+        onto_archived = list(linker.onto_archived())
+        common_passages = list(linker.common_passages())
+    finally:
+        linker.close()
 
     dispositions: list[dict[str, Any]] = []
     stored_raw: list[str] = []
@@ -196,7 +206,10 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
                     (json.dumps(run, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
     obj.write_bytes("metadata/links.jsonl",
                     "".join(json.dumps(link, ensure_ascii=False, sort_keys=True) + "\n"
-                            for link in links.onto_archived).encode())
+                            for link in onto_archived).encode())
+    obj.write_bytes("metadata/common_passages.jsonl",
+                    "".join(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n"
+                            for p in common_passages).encode())
     obj.write_bytes("metadata/dispositions.jsonl",
                     "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n"
                             for d in dispositions).encode())

@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, compress, count, repeat
 from operator import ne
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -97,6 +97,16 @@ class DedupConfig:
     passage_max_gap: int = 4            # chars: one word spelled otherwise (應用/套用) keeps a passage whole
     passage_max_anchor_repeats: int = 8     # an anchor seen more often in one text is padding, not a quote
     completeness_tolerance: float = 0.02    # texts within 2% of the longest count as equally complete
+    # --- clusters, not pairs (issue #16): what one document costs stays bounded ---
+    max_near_links: int = 8             # nearest members a record lists besides its canonical, and the
+                                        # members of a candidate cluster a new text is verified against:
+                                        # a cluster of ≤8 keeps every pair (the seeds, corpus pairs); a
+                                        # story syndicated 1,000 times costs 8 checks per copy, not 1,000
+    lsh_bucket_cap: int = 16            # records filed per band key: copies past it find their cluster
+                                        # through the first ones (2× the links a record lists)
+    common_passage_docs: int = 8        # a passage in more documents is boilerplate or a syndicated
+                                        # quote: recorded once with its count, never paired (K² links)
+    common_passage_sample: int = 5      # holders named with a common passage: enough to find it again
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.bands <= 0 or self.num_perm % self.bands:
@@ -106,10 +116,19 @@ class DedupConfig:
             raise CleaningError("[dedup] shingle_chars must be ≥ 1 (5 is the default)")
         if self.passage_anchor_chars > self.min_shared_chars:
             raise CleaningError("[dedup] passage_anchor_chars must not exceed min_shared_chars")
+        if min(self.max_near_links, self.lsh_bucket_cap, self.common_passage_docs) < 1:
+            raise CleaningError("[dedup] max_near_links, lsh_bucket_cap and common_passage_docs must "
+                                "be ≥ 1 (defaults 8, 16, 8)")
 
     @property
     def rows(self) -> int:
         return self.num_perm // self.bands
+
+
+def holders_kept(cfg: DedupConfig) -> int:
+    """Holders an index lists per fingerprint: enough to tell a common passage (one past
+    `common_passage_docs`) and to name its sample; the count of the rest is kept, not them."""
+    return max(cfg.common_passage_docs + 1, cfg.common_passage_sample)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -956,6 +975,32 @@ def passage_fingerprints(text: str, cfg: DedupConfig) -> set[int]:
     return set(_window_minima(hashes, window))
 
 
+def passage_spans(text: str, prints: set[int], cfg: DedupConfig) -> list[tuple[int, int]]:
+    """The stretches of `text` (offsets into it) that the given winnowing fingerprints come
+    from: each fingerprint's k-gram, with grams at most a winnowing window apart merged (a
+    passage leaves a fingerprint in every window). Where a common passage lies in one holder.
+
+    >>> cfg = DedupConfig()
+    >>> quote = "国务院关于加强数字政府建设的指导意见提出到2035年数字政府体系框架更加成熟完备"
+    >>> text = "前言很短。" + quote + "后记也短。"
+    >>> [text[a:b] in quote for a, b in passage_spans(text, passage_fingerprints(quote, cfg), cfg)]
+    [True]
+    """
+    folded, where = fold_with_map(text)
+    k = cfg.passage_anchor_chars
+    if len(folded) < k or not prints:
+        return []
+    window = cfg.min_shared_chars - k + 1
+    hashes = map(zlib.crc32, map(str.encode, _grams(folded, k)))
+    spans: list[list[int]] = []
+    for i in compress(count(), map(prints.__contains__, hashes)):
+        if spans and i <= spans[-1][1] + window:
+            spans[-1][1] = i + k
+        else:
+            spans.append([i, i + k])
+    return [(where[a], where[b - 1] + 1) for a, b in spans]
+
+
 def _window_minima(values: list[int], window: int) -> Iterable[int]:
     """The minimum of every `window` consecutive values, in C but for one step per block.
 
@@ -1098,22 +1143,30 @@ def choose_canonical(candidates: Sequence[Candidate], cfg: DedupConfig | None = 
         raise CleaningError("choose_canonical needs at least one candidate")
     cfg = cfg if cfg is not None else DedupConfig()
     longest = max(c.chars for c in candidates)
-    complete = [c for c in candidates if c.chars >= (1 - cfg.completeness_tolerance) * longest]
+    return min((c for c in candidates if is_complete(c.chars, longest, cfg)), key=canonical_rank)
 
-    def rank(c: Candidate) -> tuple[bool, datetime, bool, int, int, str, str]:
-        moment = _instant(c.published)
-        return (moment is None, moment or datetime.max, not c.official, c.repairs, -c.chars,
-                c.path, c.id)
 
-    return min(complete, key=rank)
+def is_complete(chars: int, longest: int, cfg: DedupConfig) -> bool:
+    """Step 1 of the canonical policy: a text within `completeness_tolerance` of the longest."""
+    return chars >= (1 - cfg.completeness_tolerance) * longest
+
+
+def canonical_rank(c: Candidate) -> tuple[bool, datetime, bool, int, int, str, str]:
+    """Steps 2-5 of the canonical policy as a sort key (smallest wins): what lets a cluster of
+    any size choose its canonical in one pass over its members (`choose_canonical` is
+    ``min(complete members, key=canonical_rank)``)."""
+    moment = _instant(c.published)
+    return (moment is None, moment or datetime.max, not c.official, c.repairs, -c.chars, c.path, c.id)
 
 
 __all__ = [
-    "DedupConfig", "keep_hints", "is_repair", "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
+    "DedupConfig", "holders_kept", "keep_hints", "is_repair",
+    "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
     "signature", "Decision", "decide", "shingles", "minhash", "minhashes", "similarity",
     "jaccard", "band_keys", "NearDuplicate", "near_duplicates", "pack_signature",
     "unpack_signature", "SharedPassage", "shared_passages", "passage_fingerprints",
-    "passage_candidates", "Candidate", "choose_canonical",
+    "passage_candidates", "passage_spans", "Candidate", "choose_canonical",
+    "is_complete", "canonical_rank",
     "is_official", "signature_scheme",
     "KEY_VERSION", "STEP", "EXACT_STEP", "NEAR_STEP", "VERSION",
 ]
