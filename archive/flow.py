@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from archive import batch, ocfl
 from archive.reader import Missing, discover
-from archive.writer import RunSummary, commit_run
+from archive.writer import Progress, RunSummary, commit_stream
 from cleaners import runner
 from cleaners.config import PipelineConfig, load_config
 
@@ -35,25 +35,52 @@ def staging_dir(root: Path, name: str) -> Path:
 
 
 def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: PipelineConfig,
-              jobs: int = 1, progress: bool = False, created: str | None = None) -> RunSummary:
-    """`docclean run`: clean every input under `paths` and archive the run in `root`."""
+              jobs: int = 1, progress: bool = False, created: str | None = None,
+              on_progress: Progress | None = None) -> RunSummary:
+    """`docclean run`: clean every input under `paths` and archive the run in `root`.
+
+    Streaming (issue #16): inputs are discovered, cleaned in `jobs` processes and handed to
+    the writer a chunk at a time; nothing holds the whole run in memory. `on_progress(phase,
+    done, total)` follows the phases ("clean": inputs cleaned, total None as discovery is lazy;
+    "link", "write": new records); `progress=True` shows a bar per phase on stderr instead.
+    """
     root = Path(root)
     ocfl.init_root(root)
-    inputs = list(discover(paths))
     stage = staging_dir(root, f"cli-{os.getpid()}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")
-    bar = None
-    if progress:
+    bars = _Bars() if progress and on_progress is None else None
+    try:
+        chunks = batch.iter_clean(discover(paths), cfg, stage / "raw", jobs=jobs)
+        return commit_stream(root, chunks, cfg, stage / "raw", created=created,
+                             progress=on_progress or (bars.update if bars else None))
+    finally:
+        if bars:
+            bars.close()
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+class _Bars:
+    """One tqdm bar per phase, the previous one closed when the next phase starts."""
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self.bar: Any = None
+
+    def update(self, phase: str, done: int, total: int | None) -> None:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(inputs), unit="doc", desc="cleaning", leave=False)
-    try:
-        results, stats = batch.clean_inputs(inputs, cfg, stage / "raw", jobs=jobs,
-                                            progress=bar.update if bar else None)
-        if bar:
-            bar.close()
-        return commit_run(root, results, stats, cfg, stage / "raw", created=created)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=total, unit="doc", desc=_PHASE_NAMES.get(phase, phase), leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+_PHASE_NAMES = {"clean": "cleaning", "link": "linking", "write": "writing"}
 
 
 # --- the same run, as Airflow tasks ---------------------------------------------------------
@@ -114,19 +141,15 @@ def commit_batches(result_files: Sequence[str], root: Path, config: dict[str, ob
                    created: str | None = None, label: str = "docclean nightly") -> RunSummary:
     """The one writer: read every batch's results, dedup, publish one object, drop staging."""
     cfg = _config(config)
-    results: list[batch.CleanResult] = []
-    stats = runner.Stats()
     stage_dirs = {Path(f).parent for f in result_files}
-    for file in sorted(result_files):
-        batch_results, batch_stats = batch.read_results(Path(file))
-        results.extend(batch_results)
-        stats.merge(batch_stats)
     if len(stage_dirs) > 1:
         raise ValueError(f"results come from several staging folders: {sorted(map(str, stage_dirs))}")
     if not stage_dirs:               # an empty inbox: nothing to archive, nothing written
-        return RunSummary(Path(root), None, False, stats=stats.to_json())
-    summary = commit_run(Path(root), results, stats, cfg, next(iter(stage_dirs)) / "raw",
-                         created=created, label=label)
+        return RunSummary(Path(root), None, False, stats=runner.Stats().to_json())
+    # Batch files are read a chunk at a time, straight into the writer (issue #16).
+    chunks = (chunk for file in sorted(result_files) for chunk in batch.iter_results(Path(file)))
+    summary = commit_stream(Path(root), chunks, cfg, next(iter(stage_dirs)) / "raw",
+                            created=created, label=label)
     for stage in stage_dirs:
         shutil.rmtree(stage, ignore_errors=True)
     return summary

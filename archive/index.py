@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,15 +141,18 @@ class Index:
         if features.minhash:
             self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?, ?)",
                             (rid, dedup.pack_signature(features.minhash)))
-            for key in dedup.band_keys(features.minhash, self.cfg):
-                if len(self.band_members(key)) < self.cfg.lsh_bucket_cap:
-                    self.db.execute("INSERT INTO bands VALUES (?, ?)", (key, rid))
+            keys = dedup.band_keys(features.minhash, self.cfg)
+            filed = dict(self._select_in("SELECT band_key, COUNT(*) FROM bands WHERE band_key IN ({}) "
+                                         "GROUP BY band_key", keys))
+            self.db.executemany("INSERT INTO bands VALUES (?, ?)",
+                                [(k, rid) for k in keys if filed.get(k, 0) < self.cfg.lsh_bucket_cap])
+        prints = sorted(features.fingerprints)
+        self.db.executemany("INSERT INTO fp_counts VALUES (?, 1) ON CONFLICT (fp) DO UPDATE SET n = n + 1",
+                            [(fp,) for fp in prints])
         holders = dedup.holders_kept(self.cfg)
-        for fp in sorted(features.fingerprints):
-            row = self.db.execute("INSERT INTO fp_counts VALUES (?, 1) ON CONFLICT (fp) DO UPDATE "
-                                  "SET n = n + 1 RETURNING n", (fp,)).fetchone()
-            if row[0] <= holders:
-                self.db.execute("INSERT INTO fingerprints VALUES (?, ?)", (fp, rid))
+        self.db.executemany("INSERT INTO fingerprints VALUES (?, ?)",
+                            [(fp, rid) for fp, n in self._select_in(
+                                "SELECT fp, n FROM fp_counts WHERE fp IN ({})", prints) if n <= holders])
 
     def add_object(self, object_id: str, records: Iterable[tuple[Mapping[str, Any], Features]],
                    raws: Iterable[str]) -> None:
@@ -189,11 +192,16 @@ class Index:
 
     def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
         """How many archived records hold each of `fingerprints` (those held by none left out)."""
-        out: dict[int, int] = {}
-        for chunk in _chunks(sorted(set(fingerprints)), 500):
-            query = f"SELECT fp, n FROM fp_counts WHERE fp IN ({','.join('?' * len(chunk))})"
-            out.update(self.db.execute(query, chunk))
-        return out
+        return dict(self._select_in("SELECT fp, n FROM fp_counts WHERE fp IN ({})", sorted(set(fingerprints))))
+
+    def passage_holders_of(self, fingerprints: list[int]) -> list[str]:
+        """The archived records filed under any of `fingerprints` (at most `holders_kept` each)."""
+        return sorted({rid for (rid,) in self._select_in(
+            "SELECT DISTINCT record_id FROM fingerprints WHERE fp IN ({})", fingerprints)})
+
+    def _select_in(self, template: str, values: list[int]) -> Iterator[Any]:
+        for chunk in _chunks(values, 500):
+            yield from self.db.execute(template.format(",".join("?" * len(chunk))), chunk)
 
     def passage_holders(self, fingerprint: int, limit: int) -> list[str]:
         """Up to `limit` archived records holding a fingerprint."""

@@ -54,8 +54,7 @@ CREATE TABLE docs (seq INTEGER PRIMARY KEY, rid TEXT UNIQUE NOT NULL, text TEXT 
                    official INTEGER NOT NULL, path TEXT NOT NULL, repairs INTEGER NOT NULL);
 CREATE TABLE bands (band_key INTEGER NOT NULL, rid TEXT NOT NULL);
 CREATE INDEX bands_key ON bands (band_key);
-CREATE TABLE prints (fp INTEGER NOT NULL, rid TEXT NOT NULL);
-CREATE INDEX prints_fp ON prints (fp);
+CREATE TABLE prints (fp INTEGER NOT NULL, seq INTEGER NOT NULL);
 CREATE TABLE fp_counts (fp INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE parent (node TEXT PRIMARY KEY, up TEXT NOT NULL);
 CREATE TABLE sizes (root TEXT PRIMARY KEY, size INTEGER NOT NULL);
@@ -70,6 +69,13 @@ CREATE TABLE common_fp (fp INTEGER PRIMARY KEY, passage TEXT NOT NULL);
 CREATE TABLE common_of (rid TEXT PRIMARY KEY, passages TEXT NOT NULL);
 CREATE TABLE passages (seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, entry TEXT NOT NULL);
 """
+
+
+def _select_in(db: sqlite3.Connection, template: str, values: list[int]) -> Iterator[Any]:
+    """Rows of `template` with its ``IN ({})`` filled, 500 values at a time."""
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        yield from db.execute(template.format(",".join("?" * len(chunk))), chunk)
 
 
 def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
@@ -121,7 +127,6 @@ class Linker:
 
     def add(self, rid: str, text: str, candidate: Candidate, features: Features) -> None:
         """A new record: verified against the clusters LSH proposes, joined to those it matches."""
-        cfg = self.cfg
         self.seq += 1
         sig = list(features.minhash)
         prints = sorted(features.fingerprints)
@@ -131,11 +136,9 @@ class Linker:
                          int(candidate.official), candidate.path, candidate.repairs))
         if sig:
             self._near(rid, text, sig)
-        for fp in prints:
-            n = self.db.execute("INSERT INTO fp_counts VALUES (?, 1) ON CONFLICT (fp) DO UPDATE "
-                                "SET n = n + 1 RETURNING n", (fp,)).fetchone()[0]
-            if n <= dedup.holders_kept(cfg):        # holders past that are never read
-                self.db.execute("INSERT INTO prints VALUES (?, ?)", (fp, rid))
+        # Every holder is appended (disk, linear); indexed and counted once, by `finish` (a bulk
+        # sort costs a fraction of keeping a B-tree ordered insert by insert).
+        self.db.executemany("INSERT INTO prints VALUES (?, ?)", [(fp, self.seq) for fp in prints])
 
     def replace(self, rid: str, text: str, candidate: Candidate) -> None:
         """A better copy of a record already added (the keep policy changed its mind): its text
@@ -257,6 +260,8 @@ class Linker:
     def finish(self) -> None:
         """Choose each cluster's canonical; find shared passages; describe common passages."""
         self._canonicals()
+        self.db.execute("CREATE INDEX prints_fp ON prints (fp)")
+        self.db.execute("INSERT INTO fp_counts SELECT fp, COUNT(*) FROM prints GROUP BY fp")
         self._passages()
         self.db.commit()
 
@@ -297,19 +302,17 @@ class Linker:
             if not prints:
                 continue
             counts = self.index.fingerprint_counts(prints)
-            for fp in prints:
-                counts[fp] = counts.get(fp, 0) + self.db.execute(
-                    "SELECT n FROM fp_counts WHERE fp = ?", (fp,)).fetchone()[0]
+            for fp, n in _select_in(self.db, "SELECT fp, n FROM fp_counts WHERE fp IN ({})", prints):
+                counts[fp] = counts.get(fp, 0) + n
             common = {fp for fp in prints if counts[fp] > k}
+            # Fingerprints this text shares with up to k documents: their holders are the pairs.
+            rare = [fp for fp in prints if 1 < counts[fp] <= k]
             holders: dict[str, None] = {}
-            for fp in prints:
-                if fp in common:
-                    continue
-                for other, other_seq in self.db.execute(
-                        "SELECT p.rid, d.seq FROM prints p JOIN docs d ON d.rid = p.rid WHERE p.fp = ?", (fp,)):
-                    if other_seq < seq:      # each pair once, from its later member
-                        holders[other] = None
-                holders.update(dict.fromkeys(self.index.passage_holders(fp, k + 1)))
+            for other, other_seq in _select_in(self.db, "SELECT d.rid, d.seq FROM prints p JOIN docs d "
+                                                        "ON d.seq = p.seq WHERE p.fp IN ({})", rare):
+                if other_seq < seq:          # each pair once, from its later member
+                    holders[other] = None
+            holders.update(dict.fromkeys(self.index.passage_holders_of(rare)))
             # Where the common passages lie in this text: a pair found through a rare
             # fingerprint does not link through the boilerplate it also shares.
             spans = dedup.passage_spans(self._text(rid), common, cfg) if common and holders else []
@@ -376,7 +379,8 @@ class Linker:
         return next((h for h in self._holders(fp, 2) if h != rid), None)
 
     def _holders(self, fp: int, limit: int) -> list[str]:
-        here = [r for (r,) in self.db.execute("SELECT rid FROM prints WHERE fp = ? LIMIT ?", (fp, limit))]
+        here = [r for (r,) in self.db.execute("SELECT d.rid FROM prints p JOIN docs d ON d.seq = p.seq "
+                                              "WHERE p.fp = ? LIMIT ?", (fp, limit))]
         return here + self.index.passage_holders(fp, limit - len(here)) if len(here) < limit else here
 
     # --- reading the links back --------------------------------------------------------------

@@ -22,7 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import sqlite3
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -47,7 +50,7 @@ class RunSummary:
     root: Path
     object_id: str | None
     written: bool                                  # False: nothing new (rerun, or no inputs)
-    dispositions: list[dict[str, Any]] = field(default_factory=list)
+    dispositions: Sequence[dict[str, Any]] = field(default_factory=list)   # JsonLines once written
     counts: dict[str, int] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -81,113 +84,262 @@ def utc_now() -> str:
 def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg: PipelineConfig,
                raw_dir: Path, created: str | None = None, label: str = "docclean run") -> RunSummary:
     """Deduplicate `results` against each other and the archive; publish one object."""
+    return commit_stream(root, [(results, stats)], cfg, raw_dir, created=created, label=label)
+
+
+def commit_stream(root: Path, chunks: Iterable[tuple[list[CleanResult], runner.Stats]],
+                  cfg: PipelineConfig, raw_dir: Path, created: str | None = None,
+                  label: str = "docclean run", progress: Progress | None = None) -> RunSummary:
+    """The one writer, streaming: cleaned results arrive in chunks (from worker processes or
+    from batch files) and go straight into a run store on disk in the workspace; then exact
+    duplicates are decided, links made and the object written, each a pass over that store.
+    Memory holds one chunk, never the run (issue #16). `progress(phase, done, total)` is
+    called as each phase advances: "clean" (inputs received; total unknown: None), "link"
+    and "write" (new records)."""
     root = Path(root)
     ocfl.init_root(root)
-    if not results:
-        return RunSummary(root, None, False, stats=stats.to_json())
-    object_id = run_object_id(results, cfg)
     with ocfl.writer_lock(root):
         ocfl.recover(root)
-        if (root / object_id).exists():
-            log.info("object %s already holds these inputs: nothing to write", object_id)
-            return _existing(root, object_id)
-        index = Index(root, cfg.dedup)
+        store = _RunStore(ocfl.workspace(root) / f"inputs-{os.getpid()}.sqlite")
         try:
-            summary = _write(root, object_id, index, results, stats, cfg, raw_dir,
-                             created or utc_now(), label)
+            run_stats = store.ingest(chunks, progress)
+            if not store.count:
+                return RunSummary(root, None, False, stats=run_stats.to_json())
+            object_id = store.object_id(cfg)
+            if (root / object_id).exists():
+                log.info("object %s already holds these inputs: nothing to write", object_id)
+                return _existing(root, object_id)
+            index = Index(root, cfg.dedup)
+            try:
+                return _write(root, object_id, index, store, run_stats, cfg, raw_dir,
+                              created or utc_now(), label, progress)
+            finally:
+                index.close()
         finally:
-            index.close()
-    return summary
+            store.close()
+
+
+Progress = Callable[[str, int, "int | None"], None]
 
 
 def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
     """What the exact-duplicate decision and the keep policy need of one cleaned input."""
     repairs = sum(dedup.is_repair(e["step"], c["action"]) for e in result.trail for c in e["changes"])
-    return dedup.Signature(input_id, dedup.dedup_key(result.text), len(result.text), result.path,
+    key = result.key or dedup.dedup_key(result.text)
+    return dedup.Signature(input_id, key, len(result.text), result.path,
                            (), *dedup.keep_hints(result.metadata), repairs)
+
+
+class _RunStore:
+    """A run's cleaned results on disk (SQLite in the workspace, removed with the run): every
+    input in arrival order, its exact-duplicate key and what the keep policy reads."""
+
+    SCHEMA = """
+    PRAGMA journal_mode = OFF;
+    PRAGMA synchronous = OFF;
+    CREATE TABLE inputs (i INTEGER PRIMARY KEY, item TEXT NOT NULL, key TEXT, chars INTEGER,
+                         published TEXT, official INTEGER, path TEXT, repairs INTEGER,
+                         result TEXT NOT NULL);
+    CREATE INDEX inputs_key ON inputs (key, i);
+    CREATE TABLE decisions (i INTEGER PRIMARY KEY, record_id TEXT NOT NULL, kept INTEGER NOT NULL,
+                            keeper INTEGER NOT NULL, known INTEGER NOT NULL);
+    CREATE INDEX decisions_record ON decisions (record_id, kept DESC, i);
+    CREATE TABLE stored_raw (sha256 TEXT PRIMARY KEY);
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.unlink(missing_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.executescript(self.SCHEMA)
+        self.count = 0
+
+    def close(self) -> None:
+        self.db.close()
+        self.path.unlink(missing_ok=True)
+
+    def ingest(self, chunks: Iterable[tuple[list[CleanResult], runner.Stats]],
+               progress: Progress | None) -> runner.Stats:
+        stats = runner.Stats()
+        for results, chunk_stats in chunks:
+            for result in results:
+                row: tuple[Any, ...] = (None,) * 6
+                if result.status == "ok":
+                    s = _signature(str(self.count), result)
+                    row = (s.key, s.chars, s.published, int(s.official), s.path, s.repairs)
+                self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                (self.count, result.sha256 or f"missing:{result.path}", *row,
+                                 result.to_json()))
+                self.count += 1
+            stats.merge(chunk_stats)
+            if progress:
+                progress("clean", self.count, None)
+        self.db.commit()
+        return stats
+
+    def object_id(self, cfg: PipelineConfig) -> str:
+        """`run_object_id` over the stored inputs (SQLite's binary order is code point order)."""
+        h = hashlib.sha256(cfg.sha256().encode())
+        for (item,) in self.db.execute("SELECT item FROM inputs ORDER BY item"):
+            h.update(item.encode())
+        return "run-" + h.hexdigest()[:24]
+
+    def result(self, i: int) -> CleanResult:
+        return CleanResult.from_json(self.db.execute("SELECT result FROM inputs WHERE i = ?", (i,)).fetchone()[0])
+
+    def decide(self, index: Index) -> None:
+        """`dedup.decide`, one key at a time: the keep policy in two passes over a key's copies
+        (`dedup.is_complete` against the longest, then the smallest `dedup.canonical_rank`)."""
+        keys = self.db.cursor().execute("SELECT key, MAX(chars) FROM inputs WHERE key IS NOT NULL "
+                                        "GROUP BY key")
+        for key, longest in keys:
+            keeper = min((dedup.Candidate(str(i), chars, published, bool(official), path, repairs)
+                          for i, chars, published, official, path, repairs in self.db.execute(
+                              "SELECT i, chars, published, official, path, repairs FROM inputs "
+                              "WHERE key = ?", (key,)) if dedup.is_complete(chars, longest, index.cfg)),
+                         key=dedup.canonical_rank)
+            known = index.known_keys([key]).get(key)
+            rid = known or dedup.record_id(key)
+            self.db.execute("INSERT INTO decisions SELECT i, ?, i = ? AND ?, ?, ? FROM inputs WHERE key = ?",
+                            (rid, int(keeper.id), known is None, int(keeper.id), known is not None, key))
+        self.db.commit()
+
+    def kept(self) -> Iterator[tuple[int, str]]:
+        """(input, record id) of each new record, in input order."""
+        yield from self.db.cursor().execute("SELECT i, record_id FROM decisions WHERE kept ORDER BY i")
+
+    def members(self, record_id: str) -> list[CleanResult]:
+        """Every input of a record, the kept one first (its text and provenance are the record's);
+        the others without text and trail: a record only lists them as sources."""
+        rows = self.db.execute(
+            "SELECT d.i, json_remove(n.result, '$.text', '$.trail', '$.minhash', '$.fingerprints') "
+            "FROM decisions d JOIN inputs n ON n.i = d.i WHERE d.record_id = ? ORDER BY d.kept DESC, d.i",
+            (record_id,)).fetchall()
+        return [self.result(rows[0][0])] + [CleanResult.from_json(light) for _, light in rows[1:]]
+
+    def decision(self, i: int) -> tuple[str, bool, int, bool] | None:
+        row = self.db.execute("SELECT record_id, kept, keeper, known FROM decisions WHERE i = ?", (i,)).fetchone()
+        return (row[0], bool(row[1]), row[2], bool(row[3])) if row else None
+
+    def path_of(self, i: int) -> str:
+        return str(self.db.execute("SELECT json_extract(result, '$.path') FROM inputs WHERE i = ?",
+                                   (i,)).fetchone()[0])
+
+    def store_raw(self, sha256: str) -> bool:
+        """True the first time a raw file is stored in this run's object."""
+        return self.db.execute("INSERT OR IGNORE INTO stored_raw VALUES (?)", (sha256,)).rowcount == 1
+
+    def stored_raws(self) -> Iterator[str]:
+        yield from (r[0] for r in self.db.execute("SELECT sha256 FROM stored_raw ORDER BY sha256").fetchall())
 
 
 def _existing(root: Path, object_id: str) -> RunSummary:
     files = ocfl.head_files(root / object_id)
-    lines = files["metadata/dispositions.jsonl"].read_text(encoding="utf-8").splitlines()
-    dispositions = [json.loads(line) for line in lines if line]
     run = json.loads(files["metadata/run.json"].read_text(encoding="utf-8"))
-    return RunSummary(root, object_id, False, dispositions, run["counts"], run["stats"])
+    return RunSummary(root, object_id, False, JsonLines(files["metadata/dispositions.jsonl"]),
+                      run["counts"], run["stats"])
 
 
-def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
-           stats: runner.Stats, cfg: PipelineConfig, raw_dir: Path, created: str,
-           label: str) -> RunSummary:
-    ok = {str(i): r for i, r in enumerate(results) if r.status == "ok"}
-    sigs = [_signature(i, r) for i, r in ok.items()]
-    keys = {s.input_id: s.key for s in sigs}
-    decisions = {d.input_id: d for d in dedup.decide(sigs, index.known_keys(keys.values()))}
-    members: dict[str, list[CleanResult]] = {}
-    # The kept input first: a record's sources[0] is the copy its text and provenance are from.
-    for input_id, decision in sorted(decisions.items(), key=lambda kv: not kv[1].kept):
-        members.setdefault(decision.record_id, []).append(ok[input_id])
+class JsonLines(Sequence[dict[str, Any]]):
+    """A JSON Lines file as a read-only sequence, read when used: a run's dispositions are
+    not held in memory (a million inputs would be a gigabyte of dicts)."""
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        with self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+    def __len__(self) -> int:
+        with self.path.open(encoding="utf-8") as fh:
+            return sum(1 for line in fh if line.strip())
+
+    def __getitem__(self, n: Any) -> Any:
+        return list(self)[n]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Iterable) else NotImplemented
+
+
+def _jsonl_to(obj: ocfl.NewObject, logical: str, entries: Iterable[dict[str, Any]]) -> None:
+    with obj.path(logical).open("w", encoding="utf-8") as fh:
+        for entry in entries:
+            fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _write(root: Path, object_id: str, index: Index, store: _RunStore, stats: runner.Stats,
+           cfg: PipelineConfig, raw_dir: Path, created: str, label: str,
+           progress: Progress | None) -> RunSummary:
+    store.decide(index)
     # One record per new document; near duplicates and shared passages linked, not merged.
-    kept = {d.record_id: i for i, d in sorted(decisions.items(), key=lambda kv: int(kv[0])) if d.kept}
-    features = {rid: Features.of(ok[i].text, cfg.dedup) for rid, i in kept.items()}
-    by_input = {s.input_id: s for s in sigs}
     linker = linking.Linker(index, cfg.dedup, ocfl.workspace(root) / f"links-{object_id}.sqlite")
     try:
-        for rid, i in kept.items():
-            s = by_input[i]
-            linker.add(rid, ok[i].text, dedup.Candidate(rid, s.chars, s.published, s.official, s.path,
-                                                        s.repairs), features[rid])
+        total = store.db.execute("SELECT COUNT(*) FROM decisions WHERE kept").fetchone()[0]
+        for done, (i, rid) in enumerate(store.kept(), 1):
+            r = store.result(i)
+            s = _signature(str(i), r)
+            linker.add(rid, r.text, dedup.Candidate(rid, s.chars, s.published, s.official, s.path, s.repairs),
+                       Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))
+            if progress:
+                progress("link", done, total)
         linker.finish()
         obj = ocfl.new_object(root, object_id)
-        new_records: list[dict[str, Any]] = []
-        for rid, input_id in kept.items():
+        for done, (_, rid) in enumerate(store.kept(), 1):
+            members = store.members(rid)
+            kept = members[0]
             canonical, size = linker.canonical_of(rid)
-            rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
+            rec = record.build(rid, kept.key or dedup.dedup_key(kept.text), kept, members, cfg, object_id,
                                near=linker.near_of(rid), shared=linker.shared_of(rid),
                                canonical=canonical, cluster_size=size, common=linker.common_of(rid))
             errors = record.schema_errors(rec)
             if errors:  # a bug, not bad input: the writer must never publish an invalid record
                 raise ValueError(f"record {rid} breaks the schema: {errors}")
             obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
-            new_records.append(rec)
-        onto_archived = list(linker.onto_archived())
-        common_passages = list(linker.common_passages())
+            if progress:
+                progress("write", done, total)
+        _jsonl_to(obj, "metadata/links.jsonl", linker.onto_archived())
+        _jsonl_to(obj, "metadata/common_passages.jsonl", linker.common_passages())
     finally:
         linker.close()
 
-    dispositions: list[dict[str, Any]] = []
-    stored_raw: list[str] = []
-    for i, result in enumerate(results):
-        entry: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "bytes": result.bytes}
-        if result.sha256 is not None:
-            raw_home = index.raw_object(result.sha256)
-            if raw_home is None and result.sha256 not in stored_raw:
-                obj.adopt(f"raw/{result.sha256}", raw_dir / result.sha256)
-                stored_raw.append(result.sha256)
-            entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{result.sha256}"}
-        decision = decisions.get(str(i))
-        if decision is None:
-            entry.update(disposition="rejected", step=result.step, reason=result.reason,
-                         message=result.message)
-        else:
-            entry["record"] = decision.record_id
-            entry["title"] = result.title
-            entry["chars"] = len(result.text)
-            entry["encoding"] = result.decoding.get("encoding")
-            if decision.known:
-                entry.update(disposition="already_archived",
-                             object=index.record_object(decision.record_id),
-                             source=result.source_entry())
-            elif decision.kept:
-                entry.update(disposition="archived", object=object_id)
+    counts: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    with obj.path("metadata/dispositions.jsonl").open("w", encoding="utf-8") as out:
+        for i in range(store.count):
+            result = store.result(i)
+            entry: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "bytes": result.bytes}
+            if result.sha256 is not None:
+                raw_home = index.raw_object(result.sha256)
+                if raw_home is None and store.store_raw(result.sha256):
+                    obj.adopt(f"raw/{result.sha256}", raw_dir / result.sha256)
+                entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{result.sha256}"}
+            decision = store.decision(i)
+            if decision is None:
+                entry.update(disposition="rejected", step=result.step, reason=result.reason,
+                             message=result.message)
+                rejected[str(result.reason)] += 1
             else:
-                entry.update(disposition="duplicate_of", object=object_id,
-                             duplicate_of_path=ok[decision.duplicate_of or ""].path)
-        dispositions.append(entry)
+                rid, is_kept, keeper, known = decision
+                entry["record"] = rid
+                entry["title"] = result.title
+                entry["chars"] = len(result.text)
+                entry["encoding"] = result.decoding.get("encoding")
+                if known:
+                    entry.update(disposition="already_archived", object=index.record_object(rid),
+                                 source=result.source_entry())
+                elif is_kept:
+                    entry.update(disposition="archived", object=object_id)
+                else:
+                    entry.update(disposition="duplicate_of", object=object_id,
+                                 duplicate_of_path=store.path_of(keeper))
+            counts[entry["disposition"]] += 1
+            out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
 
-    counts = dict(Counter(d["disposition"] for d in dispositions))
-    counts.update(inputs=len(results), records=len(new_records))
-    rejected = Counter(d["reason"] for d in dispositions if d["disposition"] == "rejected")
+    records = [r for (r,) in store.db.execute("SELECT record_id FROM decisions WHERE kept ORDER BY record_id")]
+    counts.update(inputs=store.count, records=len(records))
     run = {
         "run": object_id,
         "label": label,
@@ -197,22 +349,25 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
         "config_sha256": cfg.sha256(),
         "libraries": library_versions(),
         "opencc_config": opencc_config(cfg.convert.target),
-        "counts": counts,
+        "counts": dict(counts),
         "rejected_by_reason": dict(sorted(rejected.items())),
         "stats": stats.to_json(),
-        "records": sorted(r["id"] for r in new_records),
+        "records": records,
     }
     obj.write_bytes("metadata/run.json",
                     (json.dumps(run, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
-    obj.write_bytes("metadata/links.jsonl",
-                    "".join(json.dumps(link, ensure_ascii=False, sort_keys=True) + "\n"
-                            for link in onto_archived).encode())
-    obj.write_bytes("metadata/common_passages.jsonl",
-                    "".join(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n"
-                            for p in common_passages).encode())
-    obj.write_bytes("metadata/dispositions.jsonl",
-                    "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n"
-                            for d in dispositions).encode())
-    obj.publish(created, f"{label}: {counts.get('records', 0)} new records from {len(results)} inputs")
-    index.add_object(object_id, [(rec, features[rec["id"]]) for rec in new_records], stored_raw)
-    return RunSummary(root, object_id, True, dispositions, counts, run["stats"])
+    final = obj.publish(created, f"{label}: {counts.get('records', 0)} new records from {store.count} inputs")
+    index.add_object(object_id, _records_with_features(final, store, records, cfg), store.stored_raws())
+    return RunSummary(root, object_id, True, JsonLines(ocfl.head_files(final)["metadata/dispositions.jsonl"]),
+                      dict(counts), run["stats"])
+
+
+def _records_with_features(obj: Path, store: _RunStore, records: list[str], cfg: PipelineConfig
+                           ) -> Iterator[tuple[dict[str, Any], Features]]:
+    """The published records, each with the features its worker computed, for the index."""
+    content = obj / "v1" / "content" / "records"
+    for rid in records:
+        rec = json.loads((content / f"{rid}.json").read_text(encoding="utf-8"))
+        (i,) = store.db.execute("SELECT i FROM decisions WHERE record_id = ? AND kept", (rid,)).fetchone()
+        r = store.result(i)
+        yield rec, (Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))

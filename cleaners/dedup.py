@@ -75,6 +75,11 @@ _ELLIPSIS_END = re.compile(r"(?:\.{2,}|。{2,}|·{3,})$")
 # A complete paragraph (as opposed to a truncated copy or a title) ends a sentence.
 _SENTENCE_END = frozenset("。！？!?；;…\"'”’」』)）")
 _DATA = "cleaners.data"
+# Characters of text each per-text cache holds (fold map, grams, anchor index: ~290 bytes per
+# character together). A text now meets a handful of others (clusters and common passages cap
+# the pairs, issue #16); at 1M characters the three caches were most of a 10 MB run's memory
+# growth (+150 MB in the writer, +40 MB per worker).
+TEXT_CACHE_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,7 @@ def _fold_char(char: str) -> str:
     return "".join(out for out in folded if not out.isspace())
 
 
-@_cache_by_chars(1_000_000)  # ~40 bytes per character: the map's ints and the folded text
+@_cache_by_chars(TEXT_CACHE_CHARS)  # ~40 bytes per character: the map's ints and the folded text
 def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     """`fold(text)` plus, for each folded character, the offset of its source character.
 
@@ -643,6 +648,35 @@ def _shingle_list(text: str, cfg: DedupConfig) -> list[str]:
     return [folded[i:i + size] for i in range(len(folded) - size + 1)]
 
 
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    """What cross-document dedup needs of one cleaned text, computed where the text is cleaned
+    (a worker process), from one folding: the exact key, the MinHash, the passage fingerprints."""
+
+    key: str
+    minhash: list[int]
+    fingerprints: list[int]             # sorted
+
+
+def text_features(text: str, cfg: DedupConfig) -> TextFeatures:
+    """`dedup_key`, `minhash` and `passage_fingerprints` of `text`, folding it once.
+
+    >>> f = text_features("數字政府建設驅動數字經濟發展", DedupConfig())
+    >>> f.key == dedup_key("数字政府建设驱动数字经济发展"), len(f.minhash)
+    (True, 128)
+    """
+    folded = fold(text)
+    key = hashlib.sha256(folded.encode("utf-8")).hexdigest()
+    size = cfg.shingle_chars
+    tokens = [folded] if 0 < len(folded) <= size else [folded[i:i + size] for i in range(len(folded) - size + 1)]
+    sig: list[int] = []
+    if tokens:
+        sketch = _rensa().RMinHash(cfg.num_perm, cfg.seed)
+        sketch.update(tokens)
+        sig = list(sketch.digest())
+    return TextFeatures(key, sig, sorted(_winnow(folded, cfg)))
+
+
 def _rensa() -> Any:
     import rensa  # type: ignore[import-untyped]  # no stubs: a Rust extension; imported when used
 
@@ -921,13 +955,13 @@ def _common_length(a: str, i: int, b: str, j: int, known: int) -> int:
     return lo
 
 
-@_cache_by_chars(1_000_000)  # ~100 bytes per character: a list of short strings
+@_cache_by_chars(TEXT_CACHE_CHARS)  # ~100 bytes per character: a list of short strings
 def _grams(folded: str, k: int) -> list[str]:
     """Every k-gram of a folded text, in order (cached like `_anchor_index`)."""
     return [folded[i:i + k] for i in range(len(folded) - k + 1)]
 
 
-@_cache_by_chars(1_000_000)  # ~150 bytes per character, the gram strings shared with `_grams`
+@_cache_by_chars(TEXT_CACHE_CHARS)  # ~150 bytes per character, the gram strings shared with `_grams`
 def _anchor_index(folded: str, k: int, max_repeats: int) -> dict[str, tuple[int, ...]]:
     """Every k-gram of a folded text → its offsets (cached: one text meets many candidates).
 
@@ -964,12 +998,16 @@ def passage_fingerprints(text: str, cfg: DedupConfig) -> set[int]:
     >>> bool(passage_fingerprints("前言。" + a, DedupConfig()) & passage_fingerprints(a + "。后记", DedupConfig()))
     True
     """
-    folded = fold(text)
+    return _winnow(fold(text), cfg)
+
+
+def _winnow(folded: str, cfg: DedupConfig) -> set[int]:
     k = cfg.passage_anchor_chars
     window = cfg.min_shared_chars - k + 1
     if len(folded) < k:
         return set()
-    hashes = list(map(zlib.crc32, map(str.encode, _grams(folded, k))))
+    # Grams made here, not through the `_grams` cache: a worker fingerprints each text once.
+    hashes = [zlib.crc32(folded[i:i + k].encode()) for i in range(len(folded) - k + 1)]
     if len(hashes) <= window:
         return {min(hashes)}
     return set(_window_minima(hashes, window))
@@ -1166,7 +1204,7 @@ __all__ = [
     "jaccard", "band_keys", "NearDuplicate", "near_duplicates", "pack_signature",
     "unpack_signature", "SharedPassage", "shared_passages", "passage_fingerprints",
     "passage_candidates", "passage_spans", "Candidate", "choose_canonical",
-    "is_complete", "canonical_rank",
+    "is_complete", "canonical_rank", "TextFeatures", "text_features",
     "is_official", "signature_scheme",
     "KEY_VERSION", "STEP", "EXACT_STEP", "NEAR_STEP", "VERSION",
 ]

@@ -195,3 +195,30 @@ def test_a_paragraph_every_document_carries_is_one_common_passage_not_pairs(seed
     for name in ("002", "003", "004"):
         assert records[name]["shared_passages"] == []
     assert audit(root) == []
+
+
+def test_a_run_streams_chunks_with_worker_features_and_reports_every_phase(seed_paths, tmp_path):
+    """Results reach the writer a chunk at a time, carrying the dedup features the cleaning
+    process computed (the writer recomputes nothing); progress names each phase."""
+    from archive import batch, flow
+    from cleaners import dedup
+    from cleaners.config import load_config
+
+    cfg = load_config()
+    inputs = iter(seed_paths * 4)              # a generator: nothing needs the inputs' count
+    chunks = list(batch.iter_clean(inputs, cfg, None, jobs=1))
+    assert len(chunks) == 3 and all(len(results) <= batch.POOL_CHUNK for results, _ in chunks)
+    for results, _ in chunks:
+        for r in results:
+            assert r.key == dedup.dedup_key(r.text)
+            assert r.minhash == dedup.minhash(r.text, cfg.dedup)
+            assert set(r.fingerprints) == dedup.passage_fingerprints(r.text, cfg.dedup)
+    seen: list[tuple[str, int, int | None]] = []
+    summary = flow.run_paths([str(p) for p in seed_paths], tmp_path / "archive", cfg,
+                             on_progress=lambda phase, done, total: seen.append((phase, done, total)))
+    assert [p for p, _, _ in seen if p == "clean"][-1:] == ["clean"]
+    assert seen[[p for p, _, _ in seen].index("clean")][2] is None        # discovery is lazy
+    assert ("link", 5, 5) in seen and seen[-1] == ("write", 5, 5)
+    assert [p for p, _, _ in seen] == sorted((p for p, _, _ in seen), key=["clean", "link", "write"].index)
+    assert len(summary.dispositions) == 5 and {d["disposition"] for d in summary.dispositions} == {"archived"}
+    assert audit(tmp_path / "archive") == []
