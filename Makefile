@@ -13,7 +13,7 @@ BENCH_E2E_ARGS ?= --mb 2 --scales 1,10 --compare-jobs
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
-.PHONY: run test bench install install-dev clean
+.PHONY: run test bench install install-dev clean airflow-up airflow-down
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ bench: $(VENV)/.core
 	$(BIN)/python scripts/bench_dedup.py $(CORPUS)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_e2e.py $(BENCH_E2E_ARGS)
+
+# Airflow on 127.0.0.1 (scheduler, dag-processor, API server) from .airflow/; README "Airflow".
+airflow-up: $(VENV)/.full
+	$(BIN)/python scripts/airflow_local.py up
+
+airflow-down:
+	$(BIN)/python scripts/airflow_local.py down
 
 clean:
 	rm -rf $(ARCHIVE) bench-out .pytest_cache

@@ -2,7 +2,7 @@
 
 Checks, in order (each problem names the file it is about):
 1. root: the OCFL namaste and layout; no `tmp_*` leftovers, no interrupted transactions in the
-   workspace, no stray files or directories.
+   workspace, no staging of killed runs, no stray files or directories.
 2. each object: namaste, inventory against its sidecar digest, the version inventory equal to
    the root one, every manifest file present with the digest the inventory says (recomputed:
    a same-size bit flip is caught), no file on disk the manifest does not list, no empty dirs.
@@ -120,9 +120,11 @@ def _check_root(root: Path) -> Iterator[Problem]:
         ws = ext / ocfl.WORKSPACE
         if ws.is_dir():
             for entry in sorted(ws.iterdir()):
-                if entry.name != ocfl.LOCK:
+                if not entry.name.startswith(ocfl.LOCK):     # the lock, its guard, a taker's temp
                     yield Problem(_rel(root, entry), "interrupted write left in the workspace "
                                   "(the next run removes it)")
+    for stage in ocfl.stale_staging(root):
+        yield Problem(_rel(root, stage), "staging left by a killed run (the next run removes it)")
 
 
 def _check_object(root: Path, obj: Path) -> tuple[dict[str, Path], list[Problem]]:

@@ -20,13 +20,15 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from archive.reader import Missing, read
+from archive.reader import Missing, path_text, read
 from cleaners import dedup, runner
 from cleaners.config import PipelineConfig
 from cleaners.model import Document, Rejected, TrailEntry
 
 log = logging.getLogger(__name__)
 
+# The reason for an input a bug rejected: never final, a later run retries it (archive.writer).
+INTERNAL_ERROR = "internal_error"
 # Below this many inputs a process pool costs more (start-up, imports) than it saves.
 MIN_INPUTS_FOR_POOL = 16
 # Inputs handed to a worker at a time: large enough to amortise pickling, small enough to keep
@@ -55,6 +57,7 @@ class CleanResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     decoding: dict[str, Any] = field(default_factory=dict)
     trail: list[dict[str, Any]] = field(default_factory=list)
+    path_bytes: str | None = None           # hex of the name's bytes when they are not UTF-8
     # Cross-document dedup features, computed by the worker that cleaned the text (issue #16):
     # the single writer only looks them up. Empty for a rejected input.
     key: str | None = None
@@ -72,8 +75,11 @@ class CleanResult:
 
     def source_entry(self) -> dict[str, Any]:
         """This input as it appears in a record's `sources` list."""
-        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes, "mtime": self.mtime,
-                "encoding": None, "encoding_confidence": None, **self.decoding}
+        entry = {"path": self.path, "sha256": self.sha256, "bytes": self.bytes, "mtime": self.mtime,
+                 "encoding": None, "encoding_confidence": None, **self.decoding}
+        if self.path_bytes is not None:
+            entry["path_bytes"] = self.path_bytes
+        return entry
 
 
 def trail_json(trail: Iterable[TrailEntry]) -> list[dict[str, Any]]:
@@ -99,21 +105,43 @@ def _result(doc: Document | Rejected, source_doc: Document) -> CleanResult:
 
 def clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
               stats: runner.Stats) -> CleanResult:
-    """Read, stage the raw bytes, run the pipeline: never raises for bad input."""
+    """Read, stage the raw bytes, run the pipeline: never raises for one input's sake.
+
+    Whatever goes wrong with this input (a bug in a step, in reading, in staging) becomes its
+    rejection with reason `internal_error`, which is never final: a later run retries it.
+    """
+    name, name_bytes = path_text(path.path if isinstance(path, Missing) else path)
+    try:
+        result = _clean_one(path, cfg, raw_dir, stats)
+    except Exception as exc:  # a bug must not end the run: record it, go on
+        log.exception("cleaning failed on %s", name)
+        result = CleanResult(path=name, sha256=None, bytes=None, status="rejected", step="pipeline",
+                             reason=INTERNAL_ERROR, message=f"{type(exc).__name__}: {exc}")
+    result.path, result.path_bytes = name, name_bytes
+    return result
+
+
+def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
+               stats: runner.Stats) -> CleanResult:
     if isinstance(path, Missing):
         return CleanResult(path=path.path, sha256=None, bytes=None, status="rejected", step="read",
                            reason=path.reason, message=path.message)
-    doc = read(path)
+    doc = read(path, cfg.decode.max_bytes)
     if isinstance(doc, Rejected):
-        return CleanResult(path=str(path), sha256=None, bytes=None, status="rejected",
-                           step=doc.step, reason=doc.reason, message=doc.message)
+        return CleanResult(path=str(path), sha256=None, bytes=doc.detail.get("bytes"),
+                           status="rejected", step=doc.step, reason=doc.reason, message=doc.message)
     if raw_dir is not None:
         stage_raw(raw_dir, doc.source.sha256, doc.raw)
     try:
         out = runner.run(doc, cfg, stats)
     except Exception as exc:  # a bug in a step must not end the run: record it, go on
-        log.exception("pipeline failed on %s", path)
-        out = Rejected("pipeline", "internal_error", f"{type(exc).__name__}: {exc}")
+        log.exception("pipeline failed on %s", doc.source.path)
+        out = Rejected("pipeline", INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+    if isinstance(out, Document) and not out.text.strip():
+        # A record needs text (the schema says so): a page of script only, or one every line of
+        # which was boilerplate, is rejected by the step that emptied it.
+        emptied = next((e.step for e in reversed(out.trail) if e.changed), "pipeline")
+        out = Rejected(emptied, "empty_text", "no text is left after cleaning")
     result = _result(out, doc)
     if result.status == "ok":
         features = dedup.text_features(result.text, cfg.dedup)
@@ -140,9 +168,9 @@ def _clean_chunk(args: tuple[list[Path | Missing], PipelineConfig, Path | None]
 
 def iter_clean(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,
                jobs: int = 1) -> Iterator[tuple[list[CleanResult], runner.Stats]]:
-    """Clean inputs as they are discovered; yield (results, stats) a chunk at a time, in input
-    order. With a pool, at most `IN_FLIGHT` chunks per worker are waiting: memory holds a few
-    chunks, whatever the number of inputs (issue #16)."""
+    """Clean inputs as they come; yield (results, stats) a chunk at a time, in input order.
+    With a pool, at most `IN_FLIGHT` chunks per worker are waiting: memory holds a few chunks,
+    whatever the number of inputs (issue #16)."""
     paths = iter(paths)
     head = list(islice(paths, MIN_INPUTS_FOR_POOL))
     chunks = iter_batches(chain(head, paths), POOL_CHUNK)
@@ -203,7 +231,7 @@ def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def iter_results(path: Path) -> Iterator[tuple[list[CleanResult], runner.Stats]]:
-    """A batch's results file as `iter_clean` yields: the stats once, then bounded chunks."""
+    """A batch's results file as `iter_clean` yields: bounded chunks, the stats once."""
     with path.open(encoding="utf-8") as fh:
         stats = runner.Stats.from_json(json.loads(fh.readline())["stats"])
         lines = (line for line in fh if line.strip())

@@ -2,8 +2,7 @@
 
 `run` calls the same two functions as the nightly DAG (`archive.batch.clean_inputs`, then
 `archive.writer.commit_run`); `clean` runs the pipeline on one document for a person to look
-at. `main` returns the exit code so tests can call it: 0 when the command completed (a run
-with rejected inputs completed), 1 when it could not, 2 for usage errors.
+at. `main` returns the exit code so tests can call it (EXIT_CODES below, also in `--help`).
 """
 
 from __future__ import annotations
@@ -24,26 +23,68 @@ from cleaners.script import SCRIPTS
 
 log = logging.getLogger("docclean")
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = """exit status:
+  0  the command did what it was asked (a run whose rejected inputs were recorded included;
+     an audit that found the archive sound)
+  1  it could not: no readable input at all, an archive that is not one, a config that does not
+     load, an I/O error; for audit, the archive has problems (each printed as BAD <file>: ...)
+  2  usage: unknown option or command, a bad value (--jobs 0), a run id the archive lacks"""
+# More worker processes than this per core only queue on the CPU and cost memory.
+MAX_JOBS_PER_CORE = 2
+
+
+class UsageError(Exception):
+    """A wrong argument found after parsing (exit 2), e.g. a run id the archive does not hold."""
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
 
 def _parser() -> argparse.ArgumentParser:
+    # -v/-q are accepted before or after the command: each subcommand repeats them with a
+    # SUPPRESS default, so it sets them only when given there and never undoes the main parser's.
+    anywhere = argparse.ArgumentParser(add_help=False)
+    anywhere.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                          help="log what happens, to stderr")
+    anywhere.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                          help="only errors: no per-document lines, no progress bar, no 'sound' line")
     p = argparse.ArgumentParser(
-        prog="docclean",
+        prog="docclean", epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Clean scraped Chinese web documents into an auditable OCFL archive.")
     p.add_argument("--version", action="version", version=f"docclean {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what happens, to stderr")
+    p.add_argument("-v", "--verbose", action="store_true", default=False, help="log what happens, to stderr")
+    p.add_argument("-q", "--quiet", action="store_true", default=False,
+                   help="only errors: no per-document lines, no progress bar, no 'sound' line")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="clean files, folders or globs into an archive",
-                         description="Clean every input and archive one record per document.")
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[anywhere], epilog=EXIT_CODES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+
+    run = command("run", help="clean files, folders or globs into an archive",
+                  description="Clean every input and archive one record per document. Inputs that "
+                              "name nothing are recorded as rejected and named on stderr; when no "
+                              "input at all can be read, nothing is written and the exit status is 1.")
     run.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (recursive) or glob")
     run.add_argument("--archive", required=True, type=Path, metavar="DIR",
                      help="OCFL storage root (created if missing)")
     _pipeline_options(run)
-    run.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                     help="worker processes for cleaning (default: one per core)")
-    run.add_argument("--quiet", action="store_true", help="no per-document lines, no progress bar")
+    run.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                     help="worker processes for cleaning, at least 1 (default: one per core; "
+                          f"at most {MAX_JOBS_PER_CORE} per core are started)")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="queue up to SECONDS behind another writer of the archive (default: fail "
+                          "at once; the cleaned results are kept for the next run either way)")
 
-    clean = sub.add_parser("clean", help="print one document's cleaned text",
+    clean = command("clean", help="print one document's cleaned text",
                            description="Run the pipeline on one document and print its text.")
     clean.add_argument("path", metavar="PATH|-", help="a file, or - for standard input")
     steps = clean.add_mutually_exclusive_group()
@@ -54,14 +95,16 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--explain", action="store_true", help="print the trail to stderr")
     _pipeline_options(clean)
 
-    export = sub.add_parser("export", help="print every record as JSON Lines",
+    export = command("export", help="print every record as JSON Lines",
                             description="Print every archived record as one JSON object per line.")
     export.add_argument("archive", type=Path, metavar="DIR")
     export.add_argument("--bagit", type=Path, metavar="OUT",
                         help="instead, write one run (the newest, or --run) as a BagIt bag in OUT")
-    export.add_argument("--run", metavar="ID", help="the run to bag (default: the newest)")
+    export.add_argument("--run", metavar="ID",
+                        help="only the records this run archived (with --bagit: the run to bag; "
+                             "default the newest)")
 
-    audit = sub.add_parser("audit", help="verify an archive; non-zero exit when anything is wrong",
+    audit = command("audit", help="verify an archive; non-zero exit when anything is wrong",
                            description="Recompute every digest and check structure, records and "
                                        "dispositions. Prints each problem with its file.")
     audit.add_argument("archive", type=Path, metavar="DIR")
@@ -78,7 +121,7 @@ def _pipeline_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         handler = {"run": cmd_run, "clean": cmd_clean, "export": cmd_export, "audit": cmd_audit}
@@ -87,39 +130,84 @@ def main(argv: list[str] | None = None) -> int:
         # `docclean export DIR | head`: the reader left; not an error of ours (Python docs' recipe)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return EXIT_OK
+    except UsageError as exc:
+        print(f"docclean {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (CleaningError, OcflError, OSError, ValueError) as exc:
         print(f"docclean {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("docclean: interrupted; nothing half-written was published", file=sys.stderr)
         return 130
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from archive.flow import run_paths
+    from archive.flow import NoInputError, run_paths
 
     show = not args.quiet
-    summary = run_paths(args.paths, args.archive, _config(args), jobs=args.jobs,
-                        progress=show and sys.stderr.isatty())
+    jobs = min(args.jobs, MAX_JOBS_PER_CORE * (os.cpu_count() or 1))
+    bar = PhaseBar() if show and sys.stderr.isatty() else None
+    try:
+        summary = run_paths(args.paths, args.archive, _config(args), jobs=jobs, progress=bar,
+                            wait=args.wait)
+    except NoInputError as exc:
+        print(f"docclean run: {exc}; nothing written", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if bar:
+            bar.close()
+    for d in summary.dispositions:
+        if d["disposition"] == "rejected" and d.get("reason") == "not_found":
+            print(f"docclean run: {d.get('message')} (recorded as rejected)", file=sys.stderr)
+    rerun = summary.object_id is not None and not summary.written
     out = sys.stdout
     if show:
         for d in summary.dispositions:
-            out.write(_summary_line(d) + "\n")
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items()))
+            out.write(_summary_line(d, rerun) + "\n")
     where = summary.object_path or summary.root
-    state = "written" if summary.written else ("unchanged: already archived" if summary.object_id
-                                               else "nothing to archive")
     out.write(f"archive: {summary.root.resolve()}\n")
+    if rerun:
+        out.write(f"run: {where} (already archived, nothing written)\n")
+        out.write(f"counts: {summary.counts.get('inputs', len(summary.dispositions))} inputs, all already "
+                  f"archived by this run: nothing written\n")
+        return EXIT_OK
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.counts.items()))
+    state = "written" if summary.written else "nothing to archive"
     out.write(f"run: {where} ({state})\n")
     if summary.object_path and summary.counts.get("records"):
         out.write(f"records: {summary.object_path / 'v1' / 'content' / 'records'}\n")
     out.write(f"counts: {counts or 'no inputs'}\n")
-    return 0
+    return EXIT_OK
 
 
-def _summary_line(d: dict[str, Any]) -> str:
-    fate = d["disposition"]
+class PhaseBar:
+    """One progress bar per phase of a run (clean, link, write), labelled, on stderr."""
+
+    LABELS = {"clean": "cleaning", "link": "linking", "write": "writing"}
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase:
+            from tqdm import tqdm
+
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=total, unit="doc", desc=self.LABELS.get(phase, phase), leave=False)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _summary_line(d: dict[str, Any], rerun: bool = False) -> str:
+    fate = "already archived" if rerun and d["disposition"] != "rejected" else d["disposition"]
     if fate == "rejected":
         return f"{fate:<17} {d['path']}  {d.get('step')}: {d.get('reason')} ({d.get('message')})"
     title = (d.get("title") or "").replace("\n", " ")[:40]
@@ -157,26 +245,47 @@ def cmd_clean(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from archive.export import export_bag, iter_records
 
+    _known_runs(args.archive, [args.run] if args.run else [])
     if args.bagit:
         bag = export_bag(args.archive, args.bagit, args.run)
         print(f"bag: {bag}")
         return 0
-    for rec in iter_records(args.archive):
+    for rec in iter_records(args.archive, run=args.run):
         sys.stdout.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from archive import ocfl
     from archive.audit import audit
 
+    if ocfl.is_root(args.archive):
+        _known_runs(args.archive, args.run or [])
     problems = audit(args.archive, args.run)
     for problem in problems:
         print(f"BAD {problem}")
     if problems:
         print(f"audit: {len(problems)} problem(s) in {args.archive}", file=sys.stderr)
-        return 1
-    print(f"audit: {args.archive} is sound")
-    return 0
+        return EXIT_FAILED
+    if not args.quiet:
+        scope = f" (runs {', '.join(args.run)})" if args.run else ""
+        print(f"audit: {args.archive}{scope} is sound")
+    return EXIT_OK
+
+
+def _known_runs(root: Path, runs: list[str]) -> None:
+    """Every run id named must be a run of the archive (UsageError, exit 2, naming the known ones)."""
+    from archive import ocfl
+
+    if not runs:
+        return
+    if not ocfl.is_root(root):
+        raise FileNotFoundError(f"{root} is not a docclean archive (no OCFL storage root there)")
+    known = sorted(p.name for p in ocfl.object_dirs(root))
+    unknown = [r for r in runs if r not in known]
+    if unknown:
+        raise UsageError(f"{root} has no run {', '.join(map(repr, unknown))}; its runs: "
+                         f"{', '.join(known) or 'none'}")
 
 
 def _config(args: argparse.Namespace) -> Any:

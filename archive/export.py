@@ -26,7 +26,8 @@ def _objects_in_order(root: Path) -> list[tuple[str, Path, dict[str, Path]]]:
     return [(created, obj, files) for created, obj, files in out]
 
 
-def iter_records(root: Path) -> Iterator[dict[str, Any]]:
+def iter_records(root: Path, run: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every record, or only those `run` archived, with later sightings and links merged in."""
     root = Path(root)
     if not ocfl.is_root(root):
         raise FileNotFoundError(f"{root} is not a docclean archive (no OCFL storage root there)")
@@ -39,7 +40,9 @@ def iter_records(root: Path) -> Iterator[dict[str, Any]]:
                 sightings.setdefault(entry["record"], []).append({**entry["source"], "run": obj.name})
         for link in _jsonl(files.get("metadata/links.jsonl")):
             later.setdefault(link["record"], []).append({**link, "run": obj.name})
-    for _created, _obj, files in objects:
+    for _created, obj, files in objects:
+        if run is not None and obj.name != run:
+            continue
         for logical in sorted(files):
             if logical.startswith("records/"):
                 rec: dict[str, Any] = json.loads(files[logical].read_text(encoding="utf-8"))

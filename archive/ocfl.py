@@ -14,11 +14,16 @@ filesystem, so publishing an object is a single `rename`.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
+import random
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +43,17 @@ EXTENSIONS = "extensions"
 WORKSPACE = "docclean-workspace"      # transactions in progress; empty when no writer runs
 LOCK = "docclean-writer.lock"
 STAGING = "docclean-staging"          # cleaned batches waiting for the writer (Airflow, CLI)
+CLI_STAGING_PREFIX = "cli-"           # a `docclean run`'s staging folder: cli-<pid>-<time>
+STAGING_OWNER = "owner.json"          # who uses a staging folder (pid, host, start time)
 CHUNK = 1 << 20
 
 
 class OcflError(Exception):
     """The storage root is not usable (not OCFL, locked by another writer, ...)."""
+
+
+class LockHeld(OcflError):
+    """Another writer holds the root's writer lock (and did not let go within the wait)."""
 
 
 def file_digest(path: Path, algorithm: str = "sha512") -> str:
@@ -81,45 +92,149 @@ def workspace(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def writer_lock(root: Path) -> Iterator[None]:
-    """One writer per storage root: an O_EXCL lock file holding our pid.
+def writer_lock(root: Path, wait: float = 0.0) -> Iterator[None]:
+    """One writer per storage root: a lock file naming its holder (pid, host, start time).
 
-    A lock left by a process that no longer runs is taken over (the crash it marks is
-    cleaned up by `recover`).
+    Taken atomically with its content: written to a temporary file, then hard-linked to the
+    lock's name (`link` fails when the name exists), so no one ever reads it empty. A lock is
+    stale only when its holder is provably dead: same host, and no process with its pid and
+    start time. Taking (and breaking a stale lock) happens under an `flock` on a guard file
+    that is never removed, so two competitors never both replace it. `wait` seconds: queue
+    behind a live holder, then fail.
     """
     lock = workspace(root) / LOCK
-    for _attempt in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or "0")
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _alive(pid):
-                raise OcflError(f"another docclean writer (pid {pid}) holds {lock}") from None
-            log.warning("removing stale writer lock %s (pid %s is gone)", lock, pid)
-            lock.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        break
-    else:
-        raise OcflError(f"cannot take the writer lock {lock}")
+    deadline = time.monotonic() + max(0.0, wait)
+    me = holder_record()
+    while True:
+        holder = _take(lock, me)
+        if holder is None:
+            break
+        if time.monotonic() >= deadline:
+            who = f"pid {holder.get('pid')} on {holder.get('host')}" if holder else "unknown"
+            raise LockHeld(f"another docclean writer ({who}) holds {lock}"
+                            + (f"; waited {wait:g} s" if wait > 0 else "; use --wait SECONDS to queue"))
+        time.sleep(LOCK_POLL_SECONDS * (0.5 + random.random()))
     try:
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        if _read_lock(lock) == me:
+            lock.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+# How often a queued writer looks at the lock again (seconds, jittered): a commit takes seconds.
+LOCK_POLL_SECONDS = 0.2
+# An empty or unreadable lock file (only an older docclean, killed mid-write, leaves one: ours
+# are complete when they appear) is taken over once it is this old (seconds).
+GARBLED_LOCK_GRACE = 60.0
+_counter = itertools.count()
+
+
+def holder_record() -> dict[str, Any]:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "start": _start_time(os.getpid())}
+
+
+def _take(lock: Path, me: dict[str, Any]) -> dict[str, Any] | None:
+    """Take the lock: None when taken, else the live holder (or {} when it is unknown).
+
+    Every take happens under the guard, so judging a lock stale and replacing it is one step
+    no competitor can interleave with; only a holder's release (of its own file) runs outside.
+    """
+    tmp = lock.with_name(f"{LOCK}.tmp-{os.getpid()}-{next(_counter)}")
+    tmp.write_text(json.dumps(me, sort_keys=True))
+    try:
+        with _guard(lock):
+            try:
+                os.link(tmp, lock)
+                return None
+            except FileExistsError:
+                pass
+            holder = _read_lock(lock)
+            if holder is None and not _garbled_and_old(lock):
+                return {}
+            if holder is not None and not provably_dead(holder):
+                return holder
+            log.warning("removing stale writer lock %s (%s)", lock, holder or "empty")
+            lock.unlink(missing_ok=True)
+            os.link(tmp, lock)
+            return None
+    except FileNotFoundError:         # our temporary file was swept by `recover`: try again
+        return {}
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _guard(lock: Path) -> Iterator[None]:
+    fd = os.open(lock.with_name(LOCK + ".guard"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)                  # releases the flock
+
+
+def _read_lock(lock: Path) -> dict[str, Any] | None:
+    """The holder a lock file names; None when there is none or it cannot be read."""
+    try:
+        text = lock.read_text().strip()
+    except OSError:
+        return None
+    if text.isdigit():                # the format before issue #23: a bare pid, this host
+        return {"pid": int(text), "host": socket.gethostname(), "start": None}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("pid"), int) else None
+
+
+def _garbled_and_old(lock: Path) -> bool:
+    try:
+        return time.time() - lock.stat().st_mtime > GARBLED_LOCK_GRACE
+    except OSError:
+        return True                   # gone: nothing to wait for
+
+
+def provably_dead(holder: dict[str, Any]) -> bool:
+    """Only on this host, and only when no process has the holder's pid (and start time)."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    pid = holder["pid"]
+    if pid <= 0:
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:
         return True
-    return True
+    except PermissionError:
+        pass
+    start = holder.get("start")
+    return start is not None and _start_time(pid) not in (None, start)   # the pid was reused
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux /proc), None when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def stale_staging(root: Path) -> list[Path]:
+    """Staging folders of `docclean run`s whose process is provably gone (what the audit reports)."""
+    base = Path(root) / EXTENSIONS / STAGING
+    out = []
+    for path in sorted(base.glob(CLI_STAGING_PREFIX + "*")) if base.is_dir() else ():
+        try:
+            owner = json.loads((path / STAGING_OWNER).read_text())
+        except (OSError, ValueError):
+            # no owner file (not written yet, or a run from before issue #23): the pid in the name
+            pid = path.name.removeprefix(CLI_STAGING_PREFIX).split("-")[0]
+            owner = {"pid": int(pid) if pid.isdigit() else 0, "host": socket.gethostname()}
+        if isinstance(owner, dict) and isinstance(owner.get("pid"), int) and provably_dead(owner):
+            out.append(path)
+    return out
 
 
 def recover(root: Path) -> list[str]:
@@ -127,7 +242,7 @@ def recover(root: Path) -> list[str]:
     removed = []
     ws = workspace(root)
     for entry in ws.iterdir():
-        if entry.name == LOCK:
+        if entry.name in (LOCK, LOCK + ".guard"):
             continue
         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         removed.append(str(entry.relative_to(root)))

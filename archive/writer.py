@@ -12,9 +12,19 @@ The object of a run holds:
   metadata/common_passages.jsonl  passages held by more than `common_passage_docs` documents:
                               each once, with its text, its count and a sample of holders
 
-The object id is derived from the inputs' digests and the config, so a rerun over the same
-inputs finds its object already there and writes nothing (DESIGN.md: a rerun with the same
-inputs writes nothing new).
+Streaming (issue #16): cleaned results arrive in chunks and go straight into a run store on
+disk (`RunStore`, SQLite, next to the run's staged raw files); exact duplicates, links and
+records are then passes over that store, and each file of the object is written as it is
+made. Memory holds a chunk and bounded caches, never the run.
+
+The object id is derived from the inputs' digests, the config and the code version, so a rerun
+over the same inputs with the same code finds its object already there and writes nothing
+(DESIGN.md: a rerun with the same inputs writes nothing new), while a fixed bug gets a new id.
+
+One input never stops a run: a record that breaks the schema (or cannot be built) is that
+input's rejection (`internal_error`). That reason is never final: when the object of a rerun
+already exists but rejected inputs with it, the rerun writes a retry object (a derived id), at
+most `RETRY_LIMIT` times for the same inputs, code and config.
 """
 
 from __future__ import annotations
@@ -28,12 +38,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from importlib import metadata as importlib_metadata
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from archive import linking, ocfl, record
-from archive.batch import CleanResult
+from archive.batch import INTERNAL_ERROR, CleanResult
 from archive.index import Features, Index
 from cleaners import __version__, dedup, runner
 from cleaners.config import PipelineConfig
@@ -41,6 +53,15 @@ from cleaners.script import opencc_config
 
 log = logging.getLogger(__name__)
 
+# progress(phase, done, total): the writer's phases are "link" (near duplicates and shared
+# passages across the run and the archive) and "write" (one record at a time); `RunStore.ingest`
+# reports "clean" (inputs received) when it is handed a total.
+Progress = Callable[[str, int, int], None]
+# Reasons that say "our bug", not "bad input": such inputs are retried by a later run.
+RETRYABLE = frozenset({INTERNAL_ERROR})
+# Retry objects a rerun may add for the same inputs, code and config: a bug that is still there
+# must not make every rerun write yet another object.
+RETRY_LIMIT = 3
 LIBRARIES = ("charset-normalizer", "chardet", "ftfy", "opencc", "beautifulsoup4", "lxml",
              "pypinyin", "rensa", "jsonschema")
 
@@ -59,9 +80,22 @@ class RunSummary:
         return self.root / self.object_id if self.object_id else None
 
 
+@cache
+def code_version() -> str:
+    """docclean's version and a digest of its code and data files (a fix changes it, even one
+    that forgot to bump the version number)."""
+    h = hashlib.sha256()
+    for package in ("cleaners", "archive"):
+        base = Path(str(resources.files(package)))
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:12]}"
+
+
 def run_object_id(results: list[CleanResult], cfg: PipelineConfig) -> str:
-    """Content-derived: the same inputs under the same config always name the same object."""
-    h = hashlib.sha256(cfg.sha256().encode())
+    """Content-derived: the same inputs under the same config and code name the same object."""
+    h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
     for item in sorted(r.sha256 or f"missing:{r.path}" for r in results):
         h.update(item.encode())
     return "run-" + h.hexdigest()[:24]
@@ -82,85 +116,124 @@ def utc_now() -> str:
 
 
 def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg: PipelineConfig,
-               raw_dir: Path, created: str | None = None, label: str = "docclean run") -> RunSummary:
-    """Deduplicate `results` against each other and the archive; publish one object."""
-    return commit_stream(root, [(results, stats)], cfg, raw_dir, created=created, label=label)
+               raw_dir: Path, created: str | None = None, label: str = "docclean run",
+               wait: float = 0.0, progress: Progress | None = None) -> RunSummary:
+    """Deduplicate `results` against each other and the archive; publish one object.
+
+    `wait`: seconds to queue behind another writer before giving up (`ocfl.LockHeld`).
+    """
+    return commit_stream(root, [(results, stats)], cfg, raw_dir, created, label, wait, progress)
 
 
 def commit_stream(root: Path, chunks: Iterable[tuple[list[CleanResult], runner.Stats]],
                   cfg: PipelineConfig, raw_dir: Path, created: str | None = None,
-                  label: str = "docclean run", progress: Progress | None = None) -> RunSummary:
-    """The one writer, streaming: cleaned results arrive in chunks (from worker processes or
-    from batch files) and go straight into a run store on disk in the workspace; then exact
-    duplicates are decided, links made and the object written, each a pass over that store.
-    Memory holds one chunk, never the run (issue #16). `progress(phase, done, total)` is
-    called as each phase advances: "clean" (inputs received; total unknown: None), "link"
-    and "write" (new records)."""
+                  label: str = "docclean run", wait: float = 0.0,
+                  progress: Progress | None = None) -> RunSummary:
+    """`commit_run` for results that arrive a chunk at a time (from worker processes or batch
+    files): stored next to `raw_dir` as they come, then committed (`commit_store`)."""
     root = Path(root)
     ocfl.init_root(root)
-    with ocfl.writer_lock(root):
+    store = RunStore(raw_dir.parent / f"inputs-{os.getpid()}.sqlite", create=True)
+    try:
+        store.ingest(chunks)
+        return commit_store(root, store, cfg, raw_dir, created, label, wait, progress)
+    finally:
+        store.close(remove=True)
+
+
+def commit_store(root: Path, store: RunStore, cfg: PipelineConfig, raw_dir: Path,
+                 created: str | None = None, label: str = "docclean run", wait: float = 0.0,
+                 progress: Progress | None = None) -> RunSummary:
+    """Deduplicate a run's stored results against each other and the archive; publish one
+    object. Takes the writer lock (queueing `wait` seconds, else `ocfl.LockHeld`)."""
+    root = Path(root)
+    ocfl.init_root(root)
+    stats = store.stats()
+    if not store.count:
+        return RunSummary(root, None, False, stats=stats.to_json())
+    object_id = store.object_id(cfg)
+    with ocfl.writer_lock(root, wait):
         ocfl.recover(root)
-        store = _RunStore(ocfl.workspace(root) / f"inputs-{os.getpid()}.sqlite")
+        for _attempt in range(RETRY_LIMIT):
+            if not (root / object_id).exists() or not _retryable(root, object_id):
+                break
+            object_id = _retry_id(object_id)
+        if (root / object_id).exists():
+            log.info("object %s already holds these inputs: nothing to write", object_id)
+            return _existing(root, object_id)
+        index = Index(root, cfg.dedup)
         try:
-            run_stats = store.ingest(chunks, progress)
-            if not store.count:
-                return RunSummary(root, None, False, stats=run_stats.to_json())
-            object_id = store.object_id(cfg)
-            if (root / object_id).exists():
-                log.info("object %s already holds these inputs: nothing to write", object_id)
-                return _existing(root, object_id)
-            index = Index(root, cfg.dedup)
-            try:
-                return _write(root, object_id, index, store, run_stats, cfg, raw_dir,
-                              created or utc_now(), label, progress)
-            finally:
-                index.close()
+            return _write(root, object_id, index, store, stats, cfg, raw_dir, created or utc_now(),
+                          label, progress or _no_progress)
         finally:
-            store.close()
+            index.close()
 
 
-Progress = Callable[[str, int, "int | None"], None]
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
 
 
 def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
-    """What the exact-duplicate decision and the keep policy need of one cleaned input."""
+    """What the exact-duplicate decision and the keep policy need of one cleaned input (its key
+    as the worker computed it)."""
     repairs = sum(dedup.is_repair(e["step"], c["action"]) for e in result.trail for c in e["changes"])
     key = result.key or dedup.dedup_key(result.text)
     return dedup.Signature(input_id, key, len(result.text), result.path,
                            (), *dedup.keep_hints(result.metadata), repairs)
 
 
-class _RunStore:
-    """A run's cleaned results on disk (SQLite in the workspace, removed with the run): every
-    input in arrival order, its exact-duplicate key and what the keep policy reads."""
+def _retry_id(object_id: str) -> str:
+    return "run-" + hashlib.sha256(f"retry {object_id}".encode()).hexdigest()[:24]
+
+
+def _retryable(root: Path, object_id: str) -> bool:
+    """Whether an existing object rejected an input for a reason a rerun should retry."""
+    return any(d.get("disposition") == "rejected" and d.get("reason") in RETRYABLE
+               for d in _existing(root, object_id).dispositions)
+
+
+class RunStore:
+    """A run's cleaned results on disk (SQLite, next to its staged raw files): every input in
+    arrival order, its exact-duplicate key, what the keep policy reads, and the run's stats.
+    Written without the writer lock (cleaning may run while another writer commits); a run that
+    cannot take the lock leaves it parked, and the same command commits it later."""
 
     SCHEMA = """
     PRAGMA journal_mode = OFF;
     PRAGMA synchronous = OFF;
-    CREATE TABLE inputs (i INTEGER PRIMARY KEY, item TEXT NOT NULL, key TEXT, chars INTEGER,
-                         published TEXT, official INTEGER, path TEXT, repairs INTEGER,
+    CREATE TABLE IF NOT EXISTS inputs (i INTEGER PRIMARY KEY, item TEXT NOT NULL, key TEXT,
+                         chars INTEGER, published TEXT, official INTEGER, path TEXT, repairs INTEGER,
                          result TEXT NOT NULL);
-    CREATE INDEX inputs_key ON inputs (key, i);
+    CREATE INDEX IF NOT EXISTS inputs_key ON inputs (key, i);
+    CREATE TABLE IF NOT EXISTS stats (chunk INTEGER PRIMARY KEY, json TEXT NOT NULL);
+    """
+    COMMIT_SCHEMA = """
+    DROP TABLE IF EXISTS decisions;
+    DROP TABLE IF EXISTS stored_raw;
     CREATE TABLE decisions (i INTEGER PRIMARY KEY, record_id TEXT NOT NULL, kept INTEGER NOT NULL,
                             keeper INTEGER NOT NULL, known INTEGER NOT NULL);
     CREATE INDEX decisions_record ON decisions (record_id, kept DESC, i);
     CREATE TABLE stored_raw (sha256 TEXT PRIMARY KEY);
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = False) -> None:
         self.path = path
-        path.unlink(missing_ok=True)
+        if create:
+            path.unlink(missing_ok=True)
+        elif not path.is_file():
+            raise FileNotFoundError(f"no run store at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
         self.db.executescript(self.SCHEMA)
-        self.count = 0
+        self.count = self.db.execute("SELECT COUNT(*) FROM inputs").fetchone()[0]
 
-    def close(self) -> None:
+    def close(self, remove: bool = False) -> None:
         self.db.close()
-        self.path.unlink(missing_ok=True)
+        if remove:
+            self.path.unlink(missing_ok=True)
 
     def ingest(self, chunks: Iterable[tuple[list[CleanResult], runner.Stats]],
-               progress: Progress | None) -> runner.Stats:
-        stats = runner.Stats()
+               progress: Progress | None = None, total: int = 0) -> None:
         for results, chunk_stats in chunks:
             for result in results:
                 row: tuple[Any, ...] = (None,) * 6
@@ -171,15 +244,20 @@ class _RunStore:
                                 (self.count, result.sha256 or f"missing:{result.path}", *row,
                                  result.to_json()))
                 self.count += 1
-            stats.merge(chunk_stats)
+            self.db.execute("INSERT INTO stats (json) VALUES (?)", (json.dumps(chunk_stats.to_json()),))
             if progress:
-                progress("clean", self.count, None)
+                progress("clean", self.count, max(total, self.count))
         self.db.commit()
+
+    def stats(self) -> runner.Stats:
+        stats = runner.Stats()
+        for (blob,) in self.db.execute("SELECT json FROM stats ORDER BY chunk"):
+            stats.merge(runner.Stats.from_json(json.loads(blob)))
         return stats
 
     def object_id(self, cfg: PipelineConfig) -> str:
         """`run_object_id` over the stored inputs (SQLite's binary order is code point order)."""
-        h = hashlib.sha256(cfg.sha256().encode())
+        h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
         for (item,) in self.db.execute("SELECT item FROM inputs ORDER BY item"):
             h.update(item.encode())
         return "run-" + h.hexdigest()[:24]
@@ -190,6 +268,7 @@ class _RunStore:
     def decide(self, index: Index) -> None:
         """`dedup.decide`, one key at a time: the keep policy in two passes over a key's copies
         (`dedup.is_complete` against the longest, then the smallest `dedup.canonical_rank`)."""
+        self.db.executescript(self.COMMIT_SCHEMA)
         keys = self.db.cursor().execute("SELECT key, MAX(chars) FROM inputs WHERE key IS NOT NULL "
                                         "GROUP BY key")
         for key, longest in keys:
@@ -270,38 +349,39 @@ def _jsonl_to(obj: ocfl.NewObject, logical: str, entries: Iterable[dict[str, Any
             fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def _write(root: Path, object_id: str, index: Index, store: _RunStore, stats: runner.Stats,
+def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: runner.Stats,
            cfg: PipelineConfig, raw_dir: Path, created: str, label: str,
-           progress: Progress | None) -> RunSummary:
+           progress: Progress) -> RunSummary:
     store.decide(index)
     # One record per new document; near duplicates and shared passages linked, not merged.
     linker = linking.Linker(index, cfg.dedup, ocfl.workspace(root) / f"links-{object_id}.sqlite")
     try:
         total = store.db.execute("SELECT COUNT(*) FROM decisions WHERE kept").fetchone()[0]
+        progress("link", 0, total)
         for done, (i, rid) in enumerate(store.kept(), 1):
             r = store.result(i)
             s = _signature(str(i), r)
             linker.add(rid, r.text, dedup.Candidate(rid, s.chars, s.published, s.official, s.path, s.repairs),
                        Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))
-            if progress:
+            if done % 64 == 0:
                 progress("link", done, total)
         linker.finish()
+        progress("link", total, total)
         obj = ocfl.new_object(root, object_id)
+        broken: dict[str, str] = {}
         for done, (_, rid) in enumerate(store.kept(), 1):
-            members = store.members(rid)
-            kept = members[0]
-            canonical, size = linker.canonical_of(rid)
-            rec = record.build(rid, kept.key or dedup.dedup_key(kept.text), kept, members, cfg, object_id,
-                               near=linker.near_of(rid), shared=linker.shared_of(rid),
-                               canonical=canonical, cluster_size=size, common=linker.common_of(rid))
-            errors = record.schema_errors(rec)
-            if errors:  # a bug, not bad input: the writer must never publish an invalid record
-                raise ValueError(f"record {rid} breaks the schema: {errors}")
-            obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
-            if progress:
-                progress("write", done, total)
-        _jsonl_to(obj, "metadata/links.jsonl", linker.onto_archived())
-        _jsonl_to(obj, "metadata/common_passages.jsonl", linker.common_passages())
+            rec, problem = _build_record(rid, store, linker, cfg, object_id)
+            if rec is None:
+                broken[rid] = problem
+            else:
+                obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
+            progress("write", done, total)
+        if broken:
+            _unlink_broken(obj, store, broken)
+        _jsonl_to(obj, "metadata/links.jsonl", (link for link in linker.onto_archived()
+                                                if link["record"] not in broken and link["id"] not in broken))
+        _jsonl_to(obj, "metadata/common_passages.jsonl",
+                  ({**p, "holders": [h for h in p["holders"] if h not in broken]} for p in linker.common_passages()))
     finally:
         linker.close()
 
@@ -316,8 +396,14 @@ def _write(root: Path, object_id: str, index: Index, store: _RunStore, stats: ru
                 if raw_home is None and store.store_raw(result.sha256):
                     obj.adopt(f"raw/{result.sha256}", raw_dir / result.sha256)
                 entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{result.sha256}"}
+            if result.path_bytes is not None:
+                entry["path_bytes"] = result.path_bytes
             decision = store.decision(i)
-            if decision is None:
+            if decision is not None and decision[0] in broken:
+                entry.update(disposition="rejected", step="archive.record", reason=INTERNAL_ERROR,
+                             message=broken[decision[0]])
+                rejected[INTERNAL_ERROR] += 1
+            elif decision is None:
                 entry.update(disposition="rejected", step=result.step, reason=result.reason,
                              message=result.message)
                 rejected[str(result.reason)] += 1
@@ -338,13 +424,15 @@ def _write(root: Path, object_id: str, index: Index, store: _RunStore, stats: ru
             counts[entry["disposition"]] += 1
             out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
 
-    records = [r for (r,) in store.db.execute("SELECT record_id FROM decisions WHERE kept ORDER BY record_id")]
+    records = [r for (r,) in store.db.execute("SELECT record_id FROM decisions WHERE kept ORDER BY record_id")
+               if r not in broken]
     counts.update(inputs=store.count, records=len(records))
     run = {
         "run": object_id,
         "label": label,
         "created": created,
         "docclean": __version__,
+        "code_version": code_version(),
         "config": cfg.to_dict(),
         "config_sha256": cfg.sha256(),
         "libraries": library_versions(),
@@ -362,7 +450,7 @@ def _write(root: Path, object_id: str, index: Index, store: _RunStore, stats: ru
                       dict(counts), run["stats"])
 
 
-def _records_with_features(obj: Path, store: _RunStore, records: list[str], cfg: PipelineConfig
+def _records_with_features(obj: Path, store: RunStore, records: list[str], cfg: PipelineConfig
                            ) -> Iterator[tuple[dict[str, Any], Features]]:
     """The published records, each with the features its worker computed, for the index."""
     content = obj / "v1" / "content" / "records"
@@ -371,3 +459,46 @@ def _records_with_features(obj: Path, store: _RunStore, records: list[str], cfg:
         (i,) = store.db.execute("SELECT i FROM decisions WHERE record_id = ? AND kept", (rid,)).fetchone()
         r = store.result(i)
         yield rec, (Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))
+
+
+def _build_record(rid: str, store: RunStore, linker: linking.Linker, cfg: PipelineConfig,
+                  object_id: str) -> tuple[dict[str, Any] | None, str]:
+    """One new record, schema-valid; or None and why it could not be built.
+
+    A record that breaks the schema is a bug of ours, not bad input: its inputs are rejected
+    (`internal_error`, retried by a later run) and the run goes on.
+    """
+    try:
+        members = store.members(rid)
+        kept = members[0]
+        canonical, size = linker.canonical_of(rid)
+        rec = record.build(rid, kept.key or dedup.dedup_key(kept.text), kept, members, cfg, object_id,
+                           near=linker.near_of(rid), shared=linker.shared_of(rid),
+                           canonical=canonical, cluster_size=size, common=linker.common_of(rid))
+        errors = record.schema_errors(rec)
+        record.dumps(rec)                      # a lone surrogate fails here, not at write
+    except Exception as exc:  # a bug in building one record must not end the run
+        log.exception("cannot build record %s", rid)
+        errors = [f"{type(exc).__name__}: {exc}"]
+    if errors:
+        problem = f"record {rid} breaks the schema: {'; '.join(errors)}"
+        log.error("%s", problem)
+        return None, problem
+    return rec, ""
+
+
+def _unlink_broken(obj: ocfl.NewObject, store: RunStore, broken: dict[str, str]) -> None:
+    """Links to records that could not be built are dropped from the records already written
+    (a second pass, only when a record broke: a bug, never the common case)."""
+    for _, rid in store.kept():
+        path = obj.path(f"records/{rid}.json")
+        if rid in broken or not path.is_file():
+            continue
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        before = record.dumps(rec)
+        rec["near_duplicates"] = [n for n in rec["near_duplicates"] if n["id"] not in broken]
+        rec["shared_passages"] = [p for p in rec["shared_passages"] if p.get("id") not in broken]
+        if rec["canonical"] in broken:
+            rec["canonical"] = rec["id"]
+        if record.dumps(rec) != before:
+            path.write_bytes(record.dumps(rec))

@@ -4,6 +4,13 @@ Each stage owns a frozen dataclass of its thresholds, defined next to the code t
 and each default commented with its reason; `PipelineConfig` composes them. An optional TOML
 file overrides only the keys it sets (``[strip] min_block_chars = 12``). The resolved config
 and its sha256 go into every run's metadata and every record's `pipeline` field.
+
+Every value is checked when the config is loaded (from TOML or from a DAG's plain dict), before
+any document is read: its type against the dataclass annotation (a TOML list becomes the tuple
+the field holds, an integer a float where a float is wanted), sizes and counts not negative,
+ratios within 0..1, and the fields with a fixed set of values against that set. A wrong value
+is a `CleaningError` naming the section, the key and what is allowed, never a per-document
+failure later.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +30,21 @@ from cleaners.dedup import DedupConfig
 from cleaners.encoding import DecodeConfig
 from cleaners.html import ExtractConfig
 from cleaners.model import CleaningError
-from cleaners.mojibake import RepairConfig
+from cleaners.mojibake import WRONG_CODECS, RepairConfig
 from cleaners.script import SCRIPTS, ConvertConfig
+
+# Fields whose values come from a fixed set: (section, key) → the allowed values.
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("convert", "target"): SCRIPTS,
+    # cp1252 is always tried (fix_latin1); these are the legacy codecs mojibake.repair knows
+    ("repair", "legacy_codecs"): tuple(c for c in WRONG_CODECS if c != "cp1252"),
+}
+# Fields that must match a pattern: (section, key) → (regex, what a person should write).
+UTC_OFFSET = (r"[+-](?:[01]\d|2[0-3]):[0-5]\d", "like +08:00")
+PATTERNS: dict[tuple[str, str], tuple[str, str]] = {
+    ("extract", "local_utc_offset"): UTC_OFFSET,
+    ("strip", "local_utc_offset"): UTC_OFFSET,
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +72,8 @@ class PipelineConfig:
             section = getattr(default, f.name)
             values = data.get(f.name) or {}
             known = {sf.name for sf in dataclasses.fields(section)}
-            parts[f.name] = dataclasses.replace(section, **{k: v for k, v in values.items() if k in known})
+            parts[f.name] = _section(f.name, section, {k: v for k, v in values.items() if k in known},
+                                     "config")
         return cls(**parts)
 
     def with_script(self, script: str) -> PipelineConfig:
@@ -78,8 +101,55 @@ def load_config(path: str | Path | None = None, script: str | None = None) -> Pi
             if unknown:
                 raise CleaningError(f"config {path}: unknown keys in [{name}]: {sorted(unknown)}; "
                                     f"known: {sorted(known)}")
-            parts[name] = dataclasses.replace(section, **value)
+            parts[name] = _section(name, section, value, f"config {path}")
         cfg = dataclasses.replace(cfg, **parts)
     if script is not None:
         cfg = cfg.with_script(script)
     return cfg
+
+
+def _section(name: str, default: Any, values: dict[str, Any], where: str) -> Any:
+    """`default` with `values` applied, each checked (and a TOML list made the field's tuple)."""
+    hints = typing.get_type_hints(type(default))
+    checked = {key: _value(name, key, hints[key], value, where) for key, value in values.items()}
+    try:
+        return dataclasses.replace(default, **checked)
+    except CleaningError as exc:              # a section's own cross-field check (dedup)
+        raise CleaningError(f"{where}: {exc}") from exc
+
+
+def _value(section: str, key: str, hint: Any, value: Any, where: str) -> Any:
+    """`value` as the field `[section] key` of type `hint` holds it, or a CleaningError."""
+    given = repr(value)
+
+    def bad(why: str) -> CleaningError:
+        return CleaningError(f"{where}: [{section}] {key} = {given}: {why}")
+
+    if typing.get_origin(hint) is tuple:
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        if not isinstance(value, list | tuple) or not all(isinstance(v, item) for v in value):
+            raise bad(f"should be a list of {item.__name__}")
+        value = tuple(value)
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad("should be a number")
+        value = float(value)
+        if key.endswith("ratio") and not 0 <= value <= 1:
+            raise bad("a ratio is between 0 and 1")
+    elif hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("should be a whole number")
+        if value < 0:
+            raise bad("a size, count or limit cannot be negative")
+    elif hint in (bool, str):
+        if not isinstance(value, hint):
+            raise bad(f"should be {'true or false' if hint is bool else 'a string'}")
+    choices = CHOICES.get((section, key))
+    if choices is not None:
+        for v in value if isinstance(value, tuple) else (value,):
+            if v not in choices:
+                raise bad(f"{v!r} is not one of {', '.join(choices)}")
+    pattern = PATTERNS.get((section, key))
+    if pattern is not None and not re.fullmatch(pattern[0], value):
+        raise bad(f"write it {pattern[1]}")
+    return value

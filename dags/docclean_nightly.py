@@ -1,9 +1,22 @@
 """## docclean_nightly — clean the scraped Chinese documents that landed in the inbox, archive them
 
-Every night at 02:00 Asia/Shanghai: discover the files that arrived in `inbox` since the last
+Every night at 02:00 Asia/Shanghai (`DOCCLEAN_SCHEDULE`, a cron expression in
+`DOCCLEAN_TIMEZONE`, changes it): discover the files that arrived in `inbox` since the last
 successful run → clean them in batches (mapped tasks; only paths travel through XCom, results go
 to a staging folder under the archive) → deduplicate and archive them as one OCFL object (one
 writer) → audit that object → log a summary per step and per disposition.
+
+**Which files a run takes** (`archive.flow.since_for`):
+- a *scheduled* run takes the files modified after the start of the DAG's last successful run;
+- the *first* scheduled run (no successful run yet), a *manual* trigger and a *backfill* take
+  every file in `inbox`; files already in the archive are recognised by their digest and
+  recorded as `already_archived`, never written twice.
+
+`catchup=False`: unpausing the DAG creates one scheduled run at once, for the most recent
+02:00, which archives the whole inbox (the first-run rule above); missed nights are not
+replayed one by one, the next run takes everything modified since the last success instead.
+Files should land in the inbox whole (written elsewhere, then moved in): a file still being
+written when a run lists the inbox is archived as it was then.
 
 **One-off run** over a whole folder (a manual trigger takes everything in `inbox`):
 
@@ -34,12 +47,15 @@ DEFAULT_ARCHIVE = os.environ.get("DOCCLEAN_ARCHIVE", os.path.join(_HOME, "doccle
 CLEAN_CONCURRENCY = int(os.environ.get("DOCCLEAN_CLEAN_CONCURRENCY", "2"))
 # A pool for the cleaners when the deployment defines one (airflow pools set docclean 2 "...").
 CLEAN_POOL = os.environ.get("DOCCLEAN_POOL", "default_pool")
+# When the nightly run starts; the timezone the cron expression is read in.
+SCHEDULE = os.environ.get("DOCCLEAN_SCHEDULE", "0 2 * * *")
+TIMEZONE = os.environ.get("DOCCLEAN_TIMEZONE", "Asia/Shanghai")
 
 
 @dag(
     dag_id="docclean_nightly",
-    schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Shanghai"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     default_args={
@@ -63,11 +79,13 @@ def docclean_nightly() -> None:
     def discover(params=None, dag_run=None, prev_start_date_success=None) -> list[str]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from archive.flow import discover_batches, run_name
+        from archive.flow import discover_batches, run_name, since_for
         from archive.ocfl import OcflError
 
-        manual = dag_run.run_type == "manual"
-        since = None if manual or prev_start_date_success is None else prev_start_date_success.isoformat()
+        # Airflow 3 hands the previous success's start as a lazy proxy, never None itself:
+        # __wrapped__ resolves it (None when there is no successful run yet).
+        prev_start = getattr(prev_start_date_success, "__wrapped__", prev_start_date_success)
+        since = since_for(str(dag_run.run_type), prev_start)
         try:
             return discover_batches(params["inbox"], params["archive"], params["batch_size"],
                                     run_name(dag_run.run_id), since=since,

@@ -141,10 +141,14 @@ def test_export_gives_every_field_per_document(seeded, capsys):
 
 def test_rerun_adds_no_record_and_mixed_run_adds_only_new(seed_paths, tmp_path, capsys):
     root = tmp_path / "a"
-    assert main(["run", *map(str, seed_paths[:3]), "--archive", str(root), "--quiet"]) == 0
+    assert _run(capsys, "run", *map(str, seed_paths[:3]), "--archive", str(root), "--quiet")[0] == 0
     before = sorted(p.name for p in root.iterdir())
     code, out, _ = _run(capsys, "run", *map(str, seed_paths[:3]), "--archive", str(root))
-    assert code == 0 and "unchanged: already archived" in out
+    assert code == 0 and "already archived, nothing written" in out
+    # every document says so too; none claims to have been archived now
+    assert sum(line.startswith("already archived ") for line in out.splitlines()) == 3, out
+    assert not any(line.startswith("archived ") for line in out.splitlines()), out
+    assert "counts: 3 inputs, all already archived" in out
     assert sorted(p.name for p in root.iterdir()) == before          # nothing written
     code, out, _ = _run(capsys, "run", *map(str, seed_paths), "--archive", str(root))
     assert code == 0
