@@ -95,8 +95,12 @@ def code_version() -> str:
 
 def run_object_id(results: list[CleanResult], cfg: PipelineConfig) -> str:
     """Content-derived: the same inputs under the same config and code name the same object."""
+    return _object_id(cfg, sorted(r.sha256 or f"missing:{r.path}" for r in results))
+
+
+def _object_id(cfg: PipelineConfig, items: Iterable[str]) -> str:
     h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
-    for item in sorted(r.sha256 or f"missing:{r.path}" for r in results):
+    for item in items:
         h.update(item.encode())
     return "run-" + h.hexdigest()[:24]
 
@@ -257,10 +261,7 @@ class RunStore:
 
     def object_id(self, cfg: PipelineConfig) -> str:
         """`run_object_id` over the stored inputs (SQLite's binary order is code point order)."""
-        h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
-        for (item,) in self.db.execute("SELECT item FROM inputs ORDER BY item"):
-            h.update(item.encode())
-        return "run-" + h.hexdigest()[:24]
+        return _object_id(cfg, (item for (item,) in self.db.execute("SELECT item FROM inputs ORDER BY item")))
 
     def result(self, i: int) -> CleanResult:
         return CleanResult.from_json(self.db.execute("SELECT result FROM inputs WHERE i = ?", (i,)).fetchone()[0])
