@@ -8,6 +8,8 @@ ARCHIVE ?= archive-local
 # make bench BENCH_ARGS="--mb 20 --jobs 2"; the development corpus is used when it is there
 CORPUS ?= ../shared/corpus
 BENCH_ARGS ?= --mb 5 --corpus $(CORPUS)
+# make bench BENCH_E2E_ARGS="--mb 20 --scales 1,10": end-to-end corpora of that size (issue #16)
+BENCH_E2E_ARGS ?= --mb 2 --scales 1,10 --compare-jobs
 BIN = $(VENV)/bin
 UV  = $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
 
@@ -46,11 +48,15 @@ test: $(VENV)/.full browser
 	$(BIN)/python -m pytest
 
 # Pipeline, end to end and per-stage floors (exit 1 below a floor); then near-duplicate
-# detection at 10k and 100k paragraphs (skips itself when the corpus is absent).
+# detection at 10k and 100k paragraphs (skips itself when the corpus is absent); then
+# `docclean run` on generated distinct / syndicated / boilerplate corpora at 1× and 10×, next
+# to the peer chain (its extra is installed if it can be; the script skips it otherwise).
 bench: $(VENV)/.core
+	-$(UV) -e ".[peer]"
 	$(BIN)/python scripts/bench_dedup.py $(CORPUS)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_report.py --docs 10000
+	$(BIN)/python scripts/bench_e2e.py $(BENCH_E2E_ARGS)
 
 # Airflow on 127.0.0.1 (scheduler, dag-processor, API server) from .airflow/; README "Airflow".
 airflow-up: $(VENV)/.full

@@ -17,14 +17,16 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, fields
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from archive.reader import Missing, path_text, read
-from cleaners import runner
+from cleaners import dedup, runner
 from cleaners.config import LimitsConfig, PipelineConfig
 from cleaners.model import Document, Rejected, TrailEntry
 from cleaners.pipeline import STEPS
@@ -39,6 +41,9 @@ MIN_INPUTS_FOR_POOL = 16
 # Inputs handed to a worker at a time: large enough to amortise pickling, small enough to keep
 # the progress bar moving.
 POOL_CHUNK = 8
+# Chunks per worker submitted ahead of the writer: keeps every worker busy while the writer
+# stores a chunk, and bounds what waits in memory (2 × 8 documents per worker).
+IN_FLIGHT = 2
 
 
 @dataclass
@@ -60,9 +65,16 @@ class CleanResult:
     decoding: dict[str, Any] = field(default_factory=dict)
     trail: list[dict[str, Any]] = field(default_factory=list)
     path_bytes: str | None = None           # hex of the name's bytes when they are not UTF-8
+    # Cross-document dedup features, computed by the worker that cleaned the text (issue #16):
+    # the single writer only looks them up. Empty for a rejected input.
+    key: str | None = None
+    minhash: list[int] = field(default_factory=list)
+    fingerprints: list[int] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        # Shallow: the fields are JSON already (asdict's deep copy cost more than the dump).
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, ensure_ascii=False,
+                          sort_keys=True)
 
     @classmethod
     def from_json(cls, line: str) -> CleanResult:
@@ -150,7 +162,22 @@ def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
         # which was boilerplate, is rejected by the step that emptied it.
         emptied = next((e.step for e in reversed(out.trail) if e.changed), "pipeline")
         out = Rejected(emptied, "empty_text", "no text is left after cleaning")
-    return _result(out, doc, cfg.limits.max_trail_changes)
+    result = _result(out, doc, cfg.limits.max_trail_changes)
+    if result.status == "ok":   # the dedup features, computed here in the worker, not in the writer
+        features = dedup.text_features(result.text, cfg.dedup)
+        result.key, result.minhash, result.fingerprints = features.key, features.minhash, features.fingerprints
+        result.key = exact_key(result, features.key)
+    return result
+
+
+def exact_key(result: CleanResult, key: str | None = None) -> str:
+    """The exact-duplicate key of a cleaned input: its text's, except that a text extraction is
+    unsure of (a shared footer, an empty shell) never merges two different raw pages: only
+    byte-identical inputs share its key (issue #14)."""
+    key = key or dedup.dedup_key(result.text)
+    if (result.metadata.get("extraction") or {}).get("low_confidence"):
+        key = dedup.dedup_key(f"{key}:{result.sha256}")
+    return key
 
 
 # The text-length limit is checked once the text exists: after decode and extract.
@@ -207,25 +234,43 @@ def _clean_chunk(args: tuple[list[Path | Missing], PipelineConfig, Path | None]
     return [clean_one(p, cfg, raw_dir, stats) for p in paths], stats.to_json()
 
 
-def clean_inputs(paths: Sequence[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,
+def iter_clean(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,
+               jobs: int = 1) -> Iterator[tuple[list[CleanResult], runner.Stats]]:
+    """Clean inputs as they come; yield (results, stats) a chunk at a time, in input order.
+    With a pool, at most `IN_FLIGHT` chunks per worker are waiting: memory holds a few chunks,
+    whatever the number of inputs (issue #16)."""
+    paths = iter(paths)
+    head = list(islice(paths, MIN_INPUTS_FOR_POOL))
+    chunks = iter_batches(chain(head, paths), POOL_CHUNK)
+    if jobs <= 1 or len(head) < MIN_INPUTS_FOR_POOL:
+        for chunk in chunks:
+            stats = runner.Stats()
+            yield [clean_one(p, cfg, raw_dir, stats) for p in chunk], stats
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: deque[Future[tuple[list[CleanResult], dict[str, Any]]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_clean_chunk, (chunk, cfg, raw_dir)))
+            if len(pending) >= IN_FLIGHT * jobs:
+                results, stats = pending.popleft().result()
+                yield results, runner.Stats.from_json(stats)
+        while pending:
+            results, stats = pending.popleft().result()
+            yield results, runner.Stats.from_json(stats)
+
+
+def clean_inputs(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,
                  jobs: int = 1, progress: Callable[[int], None] | None = None
                  ) -> tuple[list[CleanResult], runner.Stats]:
-    """Clean every input; results in input order; `progress(n)` after each n inputs."""
+    """Clean every input; results in input order; `progress(n)` after each n inputs (a
+    batch of the nightly DAG: `iter_clean` is the streaming form)."""
     stats = runner.Stats()
     results: list[CleanResult] = []
-    if jobs <= 1 or len(paths) < MIN_INPUTS_FOR_POOL:
-        for path in paths:
-            results.append(clean_one(path, cfg, raw_dir, stats))
-            if progress:
-                progress(1)
-        return results, stats
-    chunks = [list(paths[i:i + POOL_CHUNK]) for i in range(0, len(paths), POOL_CHUNK)]
-    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:   # never idle workers
-        for chunk_results, chunk_stats in pool.map(_clean_chunk, [(c, cfg, raw_dir) for c in chunks]):
-            results.extend(chunk_results)
-            stats.merge(runner.Stats.from_json(chunk_stats))
-            if progress:
-                progress(len(chunk_results))
+    for chunk_results, chunk_stats in iter_clean(paths, cfg, raw_dir, jobs):
+        results.extend(chunk_results)
+        stats.merge(chunk_stats)
+        if progress:
+            progress(len(chunk_results))
     return results, stats
 
 
@@ -246,6 +291,21 @@ def read_results(path: Path) -> tuple[list[CleanResult], runner.Stats]:
         return [CleanResult.from_json(line) for line in fh if line.strip()], stats
 
 
-def iter_batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of `size` items (the last may be shorter), taken lazily from any iterable."""
+    items = iter(items)
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def iter_results(path: Path) -> Iterator[tuple[list[CleanResult], runner.Stats]]:
+    """A batch's results file as `iter_clean` yields: bounded chunks, the stats once."""
+    with path.open(encoding="utf-8") as fh:
+        stats = runner.Stats.from_json(json.loads(fh.readline())["stats"])
+        lines = (line for line in fh if line.strip())
+        sent = False
+        for chunk in iter_batches(lines, POOL_CHUNK):
+            yield [CleanResult.from_json(line) for line in chunk], runner.Stats() if sent else stats
+            sent = True                      # the batch's stats count once
+        if not sent:
+            yield [], stats

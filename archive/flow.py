@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, cast
 
 from archive import batch, ocfl, reader
 from archive.reader import Missing, discover
-from archive.writer import Progress, RunSummary, code_version, commit_run
+from archive.writer import Progress, RunStore, RunSummary, code_version, commit_store, commit_stream
 from cleaners import runner
 from cleaners.config import PipelineConfig, load_config
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CLI_PREFIX = ocfl.CLI_STAGING_PREFIX
 OWNER = ocfl.STAGING_OWNER
-RESULTS = "results.jsonl"      # the cleaned results of parked staging
+STORE = "inputs.sqlite"        # the run store (`writer.RunStore`): what parked staging keeps
 
 
 def staging_dir(root: Path, name: str) -> Path:
@@ -66,37 +67,27 @@ def run_paths(paths: Sequence[str | os.PathLike[str]], root: Path, cfg: Pipeline
     (stage / OWNER).write_text(json.dumps(ocfl.holder_record()))
     parked = stage.parent / f"parked-{_inputs_key(inputs, cfg)}"
     try:
-        resumed = _resume(parked, stage)
-        if resumed is not None:
-            results, stats = resumed
-        else:
-            results, stats = _clean(inputs, cfg, stage / "raw", jobs, progress)
+        store = _resume(parked, stage)
+        if store is None:
+            # Streaming (issue #16): results go from the workers into the run store on disk as
+            # they come, a chunk at a time; nothing holds the run in memory.
+            store = RunStore(stage / STORE, create=True)
+            store.ingest(batch.iter_clean(inputs, cfg, stage / "raw", jobs=jobs), progress, len(inputs))
         try:
-            return commit_run(root, results, stats, cfg, stage / "raw", created=created, wait=wait,
-                              progress=progress)
+            return commit_store(root, store, cfg, stage / "raw", created=created, wait=wait,
+                                progress=progress)
         except ocfl.LockHeld as exc:
-            batch.write_results(stage / RESULTS, results, stats)
+            store.close()
             try:
                 os.rename(stage, parked)
             except OSError:
                 pass                                 # parked already (a twin run): ours goes
             raise ocfl.LockHeld(f"{exc}. The cleaned results are kept in {parked}: run the same "
                                 "command again to archive them without cleaning again") from None
+        finally:
+            store.close()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def _clean(inputs: list[Path | Missing], cfg: PipelineConfig, raw_dir: Path, jobs: int,
-           progress: Progress | None) -> tuple[list[batch.CleanResult], runner.Stats]:
-    done = 0
-
-    def cleaned(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress("clean", done, len(inputs))
-
-    return batch.clean_inputs(inputs, cfg, raw_dir, jobs=jobs, progress=cleaned)
 
 
 def _inputs_key(inputs: list[Path | Missing], cfg: PipelineConfig) -> str:
@@ -114,7 +105,7 @@ def _inputs_key(inputs: list[Path | Missing], cfg: PipelineConfig) -> str:
     return h.hexdigest()[:24]
 
 
-def _resume(parked: Path, stage: Path) -> tuple[list[batch.CleanResult], runner.Stats] | None:
+def _resume(parked: Path, stage: Path) -> RunStore | None:
     """Results an earlier run of the same command cleaned and parked, claimed by a rename."""
     owner = json.dumps(ocfl.holder_record())
     try:
@@ -127,10 +118,11 @@ def _resume(parked: Path, stage: Path) -> tuple[list[batch.CleanResult], runner.
         return None
     (stage / OWNER).write_text(owner)         # a twin claimant may have written its own
     try:
-        return batch.read_results(stage / RESULTS)
-    except (OSError, ValueError, TypeError) as exc:
+        return RunStore(stage / STORE)
+    except (OSError, ValueError, sqlite3.DatabaseError) as exc:
         log.warning("parked results in %s are unreadable (%s): cleaning again", parked, exc)
         shutil.rmtree(stage / "raw", ignore_errors=True)
+        (stage / STORE).unlink(missing_ok=True)
         return None
 
 
@@ -233,19 +225,15 @@ def commit_batches(result_files: Sequence[str], root: Path, config: dict[str, ob
                    created: str | None = None, label: str = "docclean nightly") -> RunSummary:
     """The one writer: read every batch's results, dedup, publish one object, drop staging."""
     cfg = _config(config)
-    results: list[batch.CleanResult] = []
-    stats = runner.Stats()
     stage_dirs = {Path(f).parent for f in result_files}
-    for file in sorted(result_files):
-        batch_results, batch_stats = batch.read_results(Path(file))
-        results.extend(batch_results)
-        stats.merge(batch_stats)
     if len(stage_dirs) > 1:
         raise ValueError(f"results come from several staging folders: {sorted(map(str, stage_dirs))}")
     if not stage_dirs:               # an empty inbox: nothing to archive, nothing written
-        return RunSummary(Path(root), None, False, stats=stats.to_json())
-    summary = commit_run(Path(root), results, stats, cfg, next(iter(stage_dirs)) / "raw",
-                         created=created, label=label)
+        return RunSummary(Path(root), None, False, stats=runner.Stats().to_json())
+    # Batch files are read a chunk at a time, straight into the writer's run store (issue #16).
+    chunks = (chunk for file in sorted(result_files) for chunk in batch.iter_results(Path(file)))
+    summary = commit_stream(Path(root), chunks, cfg, next(iter(stage_dirs)) / "raw",
+                            created=created, label=label)
     for stage in stage_dirs:
         shutil.rmtree(stage, ignore_errors=True)
     return summary

@@ -9,6 +9,12 @@ What it holds per record: the exact-duplicate key; the MinHash signature and one
 band (near duplicates: candidates are found by an indexed lookup, not by loading every
 signature); winnowing fingerprints (shared passages); and what the canonical choice needs
 (length, publish time, official source, path, repair edits).
+
+Bounded per key, so a lookup costs the same at any archive size and any amount of duplication
+(issue #16): a band key lists at most `lsh_bucket_cap` records (later copies of a story find
+its cluster through the first ones), and a fingerprint lists at most `common_passage_docs` + 1
+holders next to its full count (a passage held by more documents is a common passage, never
+paired again).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +36,9 @@ log = logging.getLogger(__name__)
 INDEX_DIR = "docclean-index"
 # The tables' layout: part of the stored scheme, so an index of another layout is rebuilt.
 # 2: records.repairs (the keep policy prefers the copy repair touched least).
-LAYOUT = 2
-TABLES = ("objects", "records", "signatures", "bands", "fingerprints", "raws")
+# 3: bounded band keys and fingerprint holders, fingerprint counts (issue #16).
+LAYOUT = 3
+TABLES = ("objects", "records", "signatures", "bands", "fingerprints", "fp_counts", "raws")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (object_id TEXT PRIMARY KEY);
@@ -50,6 +57,7 @@ CREATE TABLE IF NOT EXISTS bands (band_key INTEGER NOT NULL, record_id TEXT NOT 
 CREATE INDEX IF NOT EXISTS bands_key ON bands (band_key);
 CREATE TABLE IF NOT EXISTS fingerprints (fp INTEGER NOT NULL, record_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS fingerprints_fp ON fingerprints (fp);
+CREATE TABLE IF NOT EXISTS fp_counts (fp INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raws (sha256 TEXT PRIMARY KEY, object_id TEXT NOT NULL);
 """
 
@@ -133,10 +141,18 @@ class Index:
         if features.minhash:
             self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?, ?)",
                             (rid, dedup.pack_signature(features.minhash)))
+            keys = dedup.band_keys(features.minhash, self.cfg)
+            filed = dict(self._select_in("SELECT band_key, COUNT(*) FROM bands WHERE band_key IN ({}) "
+                                         "GROUP BY band_key", keys))
             self.db.executemany("INSERT INTO bands VALUES (?, ?)",
-                                [(k, rid) for k in dedup.band_keys(features.minhash, self.cfg)])
+                                [(k, rid) for k in keys if filed.get(k, 0) < self.cfg.lsh_bucket_cap])
+        prints = sorted(features.fingerprints)
+        self.db.executemany("INSERT INTO fp_counts VALUES (?, 1) ON CONFLICT (fp) DO UPDATE SET n = n + 1",
+                            [(fp,) for fp in prints])
+        holders = dedup.holders_kept(self.cfg)
         self.db.executemany("INSERT INTO fingerprints VALUES (?, ?)",
-                            [(fp, rid) for fp in sorted(features.fingerprints)])
+                            [(fp, rid) for fp, n in self._select_in(
+                                "SELECT fp, n FROM fp_counts WHERE fp IN ({})", prints) if n <= holders])
 
     def add_object(self, object_id: str, records: Iterable[tuple[Mapping[str, Any], Features]],
                    raws: Iterable[str]) -> None:
@@ -165,25 +181,32 @@ class Index:
         row = self.db.execute("SELECT object_id FROM raws WHERE sha256 = ?", (sha256,)).fetchone()
         return row[0] if row else None
 
-    def near_candidates(self, signatures: Iterable[Sequence[int]]) -> dict[str, list[int]]:
-        """Archived records sharing an LSH band with any of `signatures`: id → signature."""
-        keys = {k for sig in signatures for k in dedup.band_keys(sig, self.cfg)}
-        ids = self._ids("SELECT DISTINCT record_id FROM bands WHERE band_key IN ({})", keys)
-        out = {}
-        for rid in ids:
-            row = self.db.execute("SELECT blob FROM signatures WHERE record_id = ?", (rid,)).fetchone()
-            out[rid] = dedup.unpack_signature(row[0])
-        return out
+    def band_members(self, band_key: int) -> list[str]:
+        """The archived records filed under one LSH band key (at most `lsh_bucket_cap`)."""
+        return [r[0] for r in self.db.execute("SELECT record_id FROM bands WHERE band_key = ? LIMIT ?",
+                                              (band_key, self.cfg.lsh_bucket_cap))]
 
-    def passage_owners(self, fingerprints: Iterable[int]) -> dict[str, set[int]]:
-        """Archived records holding any of `fingerprints`: id → the shared fingerprints."""
-        out: dict[str, set[int]] = {}
-        prints = set(fingerprints)
-        for chunk in _chunks(sorted(prints), 500):
-            query = f"SELECT fp, record_id FROM fingerprints WHERE fp IN ({','.join('?' * len(chunk))})"
-            for fp, rid in self.db.execute(query, chunk):
-                out.setdefault(rid, set()).add(fp)
-        return out
+    def signature(self, record_id: str) -> list[int]:
+        row = self.db.execute("SELECT blob FROM signatures WHERE record_id = ?", (record_id,)).fetchone()
+        return dedup.unpack_signature(row[0]) if row else []
+
+    def fingerprint_counts(self, fingerprints: Iterable[int]) -> dict[int, int]:
+        """How many archived records hold each of `fingerprints` (those held by none left out)."""
+        return dict(self._select_in("SELECT fp, n FROM fp_counts WHERE fp IN ({})", sorted(set(fingerprints))))
+
+    def passage_holders_of(self, fingerprints: list[int]) -> list[str]:
+        """The archived records filed under any of `fingerprints` (at most `holders_kept` each)."""
+        return sorted({rid for (rid,) in self._select_in(
+            "SELECT DISTINCT record_id FROM fingerprints WHERE fp IN ({})", fingerprints)})
+
+    def _select_in(self, template: str, values: list[int]) -> Iterator[Any]:
+        for chunk in _chunks(values, 500):
+            yield from self.db.execute(template.format(",".join("?" * len(chunk))), chunk)
+
+    def passage_holders(self, fingerprint: int, limit: int) -> list[str]:
+        """Up to `limit` archived records holding a fingerprint."""
+        return [r[0] for r in self.db.execute("SELECT record_id FROM fingerprints WHERE fp = ? LIMIT ?",
+                                              (fingerprint, limit))]
 
     def candidate(self, record_id: str) -> dedup.Candidate | None:
         row = self.db.execute("SELECT chars, published, official, path, repairs FROM records "
@@ -197,12 +220,6 @@ class Index:
         path = self.root / obj / "v1" / "content" / "records" / f"{record_id}.json"
         text: str = json.loads(path.read_text(encoding="utf-8"))["text"]
         return text
-
-    def _ids(self, template: str, values: Iterable[int]) -> set[str]:
-        out: set[str] = set()
-        for chunk in _chunks(sorted(set(values)), 500):
-            out.update(r[0] for r in self.db.execute(template.format(",".join("?" * len(chunk))), chunk))
-        return out
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

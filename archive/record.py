@@ -55,7 +55,8 @@ def provenance(trail: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def build(record_id: str, key: str, kept: CleanResult, members: list[CleanResult],
           cfg: PipelineConfig, run_id: str,
           near: list[dict[str, Any]] | None = None,
-          shared: list[dict[str, Any]] | None = None, canonical: str | None = None) -> dict[str, Any]:
+          shared: list[dict[str, Any]] | None = None, canonical: str | None = None,
+          cluster_size: int = 1, common: list[str] | None = None) -> dict[str, Any]:
     """The record for one document: `kept` is the canonical input, `members` every input."""
     metadata = {k: kept.metadata.get(k) for k in METADATA_KEYS}
     metadata.update({k: v for k, v in kept.metadata.items() if k not in metadata})
@@ -74,7 +75,9 @@ def build(record_id: str, key: str, kept: CleanResult, members: list[CleanResult
         "provenance": provenance(kept.trail),
         "near_duplicates": near or [],
         "canonical": canonical or record_id,     # the record a near-duplicate cluster points to
+        "cluster_size": cluster_size,            # records in its near-duplicate cluster (1: none)
         "shared_passages": shared or [],
+        "common_passages": common or [],         # ids in metadata/common_passages.jsonl of its run
         "pipeline": {"version": __version__, "config_sha256": cfg.sha256()},
         "dedup_key": key,
         # exact fixity of the text itself, independent of how dedup keys are normalised

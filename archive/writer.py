@@ -7,6 +7,15 @@ The object of a run holds:
   metadata/run.json           counts, per-step stats, config and its sha256, library versions
   metadata/dispositions.jsonl the fate of every input: archived, duplicate_of,
                               already_archived, rejected (with step and reason)
+  metadata/links.jsonl        near-duplicate, shared-passage and canonical links onto records
+                              of earlier runs (`archive.linking`)
+  metadata/common_passages.jsonl  passages held by more than `common_passage_docs` documents:
+                              each once, with its text, its count and a sample of holders
+
+Streaming (issue #16): cleaned results arrive in chunks and go straight into a run store on
+disk (`RunStore`, SQLite, next to the run's staged raw files); exact duplicates, links and
+records are then passes over that store, and each file of the object is written as it is
+made. Memory holds a chunk and bounded caches, never the run.
 
 The object id is derived from the inputs' digests, the config and the code version, so a rerun
 over the same inputs with the same code finds its object already there and writes nothing
@@ -23,8 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -34,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import linking, ocfl, record
-from archive.batch import INTERNAL_ERROR, CleanResult
+from archive.batch import INTERNAL_ERROR, CleanResult, exact_key
 from archive.index import Features, Index
 from cleaners import __version__, dedup, runner
 from cleaners.config import PipelineConfig
@@ -43,7 +54,8 @@ from cleaners.script import opencc_config
 log = logging.getLogger(__name__)
 
 # progress(phase, done, total): the writer's phases are "link" (near duplicates and shared
-# passages across the run and the archive) and "write" (one record at a time).
+# passages across the run and the archive) and "write" (one record at a time); `RunStore.ingest`
+# reports "clean" (inputs received) when it is handed a total.
 Progress = Callable[[str, int, int], None]
 # Reasons that say "our bug", not "bad input": such inputs are retried by a later run.
 RETRYABLE = frozenset({INTERNAL_ERROR})
@@ -59,7 +71,7 @@ class RunSummary:
     root: Path
     object_id: str | None
     written: bool                                  # False: nothing new (rerun, or no inputs)
-    dispositions: list[dict[str, Any]] = field(default_factory=list)
+    dispositions: Sequence[dict[str, Any]] = field(default_factory=list)   # JsonLines once written
     counts: dict[str, int] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -83,8 +95,12 @@ def code_version() -> str:
 
 def run_object_id(results: list[CleanResult], cfg: PipelineConfig) -> str:
     """Content-derived: the same inputs under the same config and code name the same object."""
+    return _object_id(cfg, sorted(r.sha256 or f"missing:{r.path}" for r in results))
+
+
+def _object_id(cfg: PipelineConfig, items: Iterable[str]) -> str:
     h = hashlib.sha256(f"{code_version()} {cfg.sha256()}".encode())
-    for item in sorted(r.sha256 or f"missing:{r.path}" for r in results):
+    for item in items:
         h.update(item.encode())
     return "run-" + h.hexdigest()[:24]
 
@@ -110,11 +126,36 @@ def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg:
 
     `wait`: seconds to queue behind another writer before giving up (`ocfl.LockHeld`).
     """
+    return commit_stream(root, [(results, stats)], cfg, raw_dir, created, label, wait, progress)
+
+
+def commit_stream(root: Path, chunks: Iterable[tuple[list[CleanResult], runner.Stats]],
+                  cfg: PipelineConfig, raw_dir: Path, created: str | None = None,
+                  label: str = "docclean run", wait: float = 0.0,
+                  progress: Progress | None = None) -> RunSummary:
+    """`commit_run` for results that arrive a chunk at a time (from worker processes or batch
+    files): stored next to `raw_dir` as they come, then committed (`commit_store`)."""
     root = Path(root)
     ocfl.init_root(root)
-    if not results:
+    store = RunStore(raw_dir.parent / f"inputs-{os.getpid()}.sqlite", create=True)
+    try:
+        store.ingest(chunks)
+        return commit_store(root, store, cfg, raw_dir, created, label, wait, progress)
+    finally:
+        store.close(remove=True)
+
+
+def commit_store(root: Path, store: RunStore, cfg: PipelineConfig, raw_dir: Path,
+                 created: str | None = None, label: str = "docclean run", wait: float = 0.0,
+                 progress: Progress | None = None) -> RunSummary:
+    """Deduplicate a run's stored results against each other and the archive; publish one
+    object. Takes the writer lock (queueing `wait` seconds, else `ocfl.LockHeld`)."""
+    root = Path(root)
+    ocfl.init_root(root)
+    stats = store.stats()
+    if not store.count:
         return RunSummary(root, None, False, stats=stats.to_json())
-    object_id = run_object_id(results, cfg)
+    object_id = store.object_id(cfg)
     with ocfl.writer_lock(root, wait):
         ocfl.recover(root)
         for _attempt in range(RETRY_LIMIT):
@@ -126,11 +167,10 @@ def commit_run(root: Path, results: list[CleanResult], stats: runner.Stats, cfg:
             return _existing(root, object_id)
         index = Index(root, cfg.dedup)
         try:
-            summary = _write(root, object_id, index, results, stats, cfg, raw_dir,
-                             created or utc_now(), label, progress or _no_progress)
+            return _write(root, object_id, index, store, stats, cfg, raw_dir, created or utc_now(),
+                          label, progress or _no_progress)
         finally:
             index.close()
-    return summary
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:
@@ -138,13 +178,10 @@ def _no_progress(phase: str, done: int, total: int) -> None:
 
 
 def _signature(input_id: str, result: CleanResult) -> dedup.Signature:
-    """What the exact-duplicate decision and the keep policy need of one cleaned input."""
+    """What the exact-duplicate decision and the keep policy need of one cleaned input (its key
+    as the worker computed it)."""
     repairs = sum(dedup.is_repair(e["step"], c["action"]) for e in result.trail for c in e["changes"])
-    key = dedup.dedup_key(result.text)
-    if (result.metadata.get("extraction") or {}).get("low_confidence"):
-        # A text extraction is unsure of (a shared footer, an empty shell) never merges two
-        # different raw pages: only byte-identical inputs share its key (issue #14).
-        key = dedup.dedup_key(f"{key}:{result.sha256}")
+    key = result.key or exact_key(result)
     return dedup.Signature(input_id, key, len(result.text), result.path,
                            (), *dedup.keep_hints(result.metadata), repairs)
 
@@ -159,84 +196,238 @@ def _retryable(root: Path, object_id: str) -> bool:
                for d in _existing(root, object_id).dispositions)
 
 
+class RunStore:
+    """A run's cleaned results on disk (SQLite, next to its staged raw files): every input in
+    arrival order, its exact-duplicate key, what the keep policy reads, and the run's stats.
+    Written without the writer lock (cleaning may run while another writer commits); a run that
+    cannot take the lock leaves it parked, and the same command commits it later."""
+
+    SCHEMA = """
+    PRAGMA journal_mode = OFF;
+    PRAGMA synchronous = OFF;
+    CREATE TABLE IF NOT EXISTS inputs (i INTEGER PRIMARY KEY, item TEXT NOT NULL, key TEXT,
+                         chars INTEGER, published TEXT, official INTEGER, path TEXT, repairs INTEGER,
+                         result TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS inputs_key ON inputs (key, i);
+    CREATE TABLE IF NOT EXISTS stats (chunk INTEGER PRIMARY KEY, json TEXT NOT NULL);
+    """
+    COMMIT_SCHEMA = """
+    DROP TABLE IF EXISTS decisions;
+    DROP TABLE IF EXISTS stored_raw;
+    CREATE TABLE decisions (i INTEGER PRIMARY KEY, record_id TEXT NOT NULL, kept INTEGER NOT NULL,
+                            keeper INTEGER NOT NULL, known INTEGER NOT NULL);
+    CREATE INDEX decisions_record ON decisions (record_id, kept DESC, i);
+    CREATE TABLE stored_raw (sha256 TEXT PRIMARY KEY);
+    """
+
+    def __init__(self, path: Path, create: bool = False) -> None:
+        self.path = path
+        if create:
+            path.unlink(missing_ok=True)
+        elif not path.is_file():
+            raise FileNotFoundError(f"no run store at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.executescript(self.SCHEMA)
+        self.count = self.db.execute("SELECT COUNT(*) FROM inputs").fetchone()[0]
+
+    def close(self, remove: bool = False) -> None:
+        self.db.close()
+        if remove:
+            self.path.unlink(missing_ok=True)
+
+    def ingest(self, chunks: Iterable[tuple[list[CleanResult], runner.Stats]],
+               progress: Progress | None = None, total: int = 0) -> None:
+        for results, chunk_stats in chunks:
+            for result in results:
+                row: tuple[Any, ...] = (None,) * 6
+                if result.status == "ok":
+                    s = _signature(str(self.count), result)
+                    row = (s.key, s.chars, s.published, int(s.official), s.path, s.repairs)
+                self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                (self.count, result.sha256 or f"missing:{result.path}", *row,
+                                 result.to_json()))
+                self.count += 1
+            self.db.execute("INSERT INTO stats (json) VALUES (?)", (json.dumps(chunk_stats.to_json()),))
+            if progress:
+                progress("clean", self.count, max(total, self.count))
+        self.db.commit()
+
+    def stats(self) -> runner.Stats:
+        stats = runner.Stats()
+        for (blob,) in self.db.execute("SELECT json FROM stats ORDER BY chunk"):
+            stats.merge(runner.Stats.from_json(json.loads(blob)))
+        return stats
+
+    def object_id(self, cfg: PipelineConfig) -> str:
+        """`run_object_id` over the stored inputs (SQLite's binary order is code point order)."""
+        return _object_id(cfg, (item for (item,) in self.db.execute("SELECT item FROM inputs ORDER BY item")))
+
+    def result(self, i: int) -> CleanResult:
+        return CleanResult.from_json(self.db.execute("SELECT result FROM inputs WHERE i = ?", (i,)).fetchone()[0])
+
+    def decide(self, index: Index) -> None:
+        """`dedup.decide`, one key at a time: the keep policy in two passes over a key's copies
+        (`dedup.is_complete` against the longest, then the smallest `dedup.canonical_rank`)."""
+        self.db.executescript(self.COMMIT_SCHEMA)
+        keys = self.db.cursor().execute("SELECT key, MAX(chars) FROM inputs WHERE key IS NOT NULL "
+                                        "GROUP BY key")
+        for key, longest in keys:
+            keeper = min((dedup.Candidate(str(i), chars, published, bool(official), path, repairs)
+                          for i, chars, published, official, path, repairs in self.db.execute(
+                              "SELECT i, chars, published, official, path, repairs FROM inputs "
+                              "WHERE key = ?", (key,)) if dedup.is_complete(chars, longest, index.cfg)),
+                         key=dedup.canonical_rank)
+            known = index.known_keys([key]).get(key)
+            rid = known or dedup.record_id(key)
+            self.db.execute("INSERT INTO decisions SELECT i, ?, i = ? AND ?, ?, ? FROM inputs WHERE key = ?",
+                            (rid, int(keeper.id), known is None, int(keeper.id), known is not None, key))
+        self.db.commit()
+
+    def kept(self) -> Iterator[tuple[int, str]]:
+        """(input, record id) of each new record, in input order."""
+        yield from self.db.cursor().execute("SELECT i, record_id FROM decisions WHERE kept ORDER BY i")
+
+    def members(self, record_id: str) -> list[CleanResult]:
+        """Every input of a record, the kept one first (its text and provenance are the record's);
+        the others without text and trail: a record only lists them as sources."""
+        rows = self.db.execute(
+            "SELECT d.i, json_remove(n.result, '$.text', '$.trail', '$.minhash', '$.fingerprints') "
+            "FROM decisions d JOIN inputs n ON n.i = d.i WHERE d.record_id = ? ORDER BY d.kept DESC, d.i",
+            (record_id,)).fetchall()
+        return [self.result(rows[0][0])] + [CleanResult.from_json(light) for _, light in rows[1:]]
+
+    def decision(self, i: int) -> tuple[str, bool, int, bool] | None:
+        row = self.db.execute("SELECT record_id, kept, keeper, known FROM decisions WHERE i = ?", (i,)).fetchone()
+        return (row[0], bool(row[1]), row[2], bool(row[3])) if row else None
+
+    def path_of(self, i: int) -> str:
+        return str(self.db.execute("SELECT json_extract(result, '$.path') FROM inputs WHERE i = ?",
+                                   (i,)).fetchone()[0])
+
+    def store_raw(self, sha256: str) -> bool:
+        """True the first time a raw file is stored in this run's object."""
+        return self.db.execute("INSERT OR IGNORE INTO stored_raw VALUES (?)", (sha256,)).rowcount == 1
+
+    def stored_raws(self) -> Iterator[str]:
+        yield from (r[0] for r in self.db.execute("SELECT sha256 FROM stored_raw ORDER BY sha256").fetchall())
+
+
 def _existing(root: Path, object_id: str) -> RunSummary:
     files = ocfl.head_files(root / object_id)
-    lines = files["metadata/dispositions.jsonl"].read_text(encoding="utf-8").splitlines()
-    dispositions = [json.loads(line) for line in lines if line]
     run = json.loads(files["metadata/run.json"].read_text(encoding="utf-8"))
-    return RunSummary(root, object_id, False, dispositions, run["counts"], run["stats"])
+    return RunSummary(root, object_id, False, JsonLines(files["metadata/dispositions.jsonl"]),
+                      run["counts"], run["stats"])
 
 
-def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
-           stats: runner.Stats, cfg: PipelineConfig, raw_dir: Path, created: str,
-           label: str, progress: Progress) -> RunSummary:
-    ok = {str(i): r for i, r in enumerate(results) if r.status == "ok"}
-    sigs = [_signature(i, r) for i, r in ok.items()]
-    keys = {s.input_id: s.key for s in sigs}
-    decisions = {d.input_id: d for d in dedup.decide(sigs, index.known_keys(keys.values()))}
-    members: dict[str, list[CleanResult]] = {}
-    # The kept input first: a record's sources[0] is the copy its text and provenance are from.
-    for input_id, decision in sorted(decisions.items(), key=lambda kv: not kv[1].kept):
-        members.setdefault(decision.record_id, []).append(ok[input_id])
+class JsonLines(Sequence[dict[str, Any]]):
+    """A JSON Lines file as a read-only sequence, read when used: a run's dispositions are
+    not held in memory (a million inputs would be a gigabyte of dicts)."""
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        with self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+    def __len__(self) -> int:
+        with self.path.open(encoding="utf-8") as fh:
+            return sum(1 for line in fh if line.strip())
+
+    def __getitem__(self, n: Any) -> Any:
+        return list(self)[n]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Iterable) else NotImplemented
+
+
+def _jsonl_to(obj: ocfl.NewObject, logical: str, entries: Iterable[dict[str, Any]]) -> None:
+    with obj.path(logical).open("w", encoding="utf-8") as fh:
+        for entry in entries:
+            fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: runner.Stats,
+           cfg: PipelineConfig, raw_dir: Path, created: str, label: str,
+           progress: Progress) -> RunSummary:
+    store.decide(index)
     # One record per new document; near duplicates and shared passages linked, not merged.
-    kept = {d.record_id: i for i, d in sorted(decisions.items(), key=lambda kv: int(kv[0])) if d.kept}
-    features = {rid: Features.of(ok[i].text, cfg.dedup) for rid, i in kept.items()}
-    by_input = {s.input_id: s for s in sigs}
-    progress("link", 0, len(kept))
-    links = linking.link(
-        {rid: (ok[i].text, dedup.Candidate(rid, by_input[i].chars, by_input[i].published,
-                                           by_input[i].official, by_input[i].path,
-                                           by_input[i].repairs), features[rid])
-         for rid, i in kept.items()},
-        index, cfg.dedup)
-    obj = ocfl.new_object(root, object_id)
-    built, broken = _build_records(kept, keys, ok, members, links, cfg, object_id)
-    new_records: list[dict[str, Any]] = []
-    progress("link", len(kept), len(kept))
-    for done, (rid, (rec, blob)) in enumerate(built.items(), 1):
-        obj.write_bytes(f"records/{rid}.json", blob)
-        new_records.append(rec)
-        progress("write", done, len(built))
-
-    dispositions: list[dict[str, Any]] = []
-    stored_raw: list[str] = []
-    for i, result in enumerate(results):
-        entry: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "bytes": result.bytes}
-        if result.sha256 is not None:
-            raw_home = index.raw_object(result.sha256)
-            if raw_home is None and result.sha256 not in stored_raw:
-                obj.adopt(f"raw/{result.sha256}", raw_dir / result.sha256)
-                stored_raw.append(result.sha256)
-            entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{result.sha256}"}
-        if result.path_bytes is not None:
-            entry["path_bytes"] = result.path_bytes
-        decision = decisions.get(str(i))
-        if decision is not None and decision.record_id in broken:
-            entry.update(disposition="rejected", step="archive.record", reason=INTERNAL_ERROR,
-                         message=broken[decision.record_id])
-        elif decision is None:
-            entry.update(disposition="rejected", step=result.step, reason=result.reason,
-                         message=result.message)
-        else:
-            entry["record"] = decision.record_id
-            entry["title"] = result.title
-            entry["chars"] = len(result.text)
-            entry["encoding"] = result.decoding.get("encoding")
-            if decision.known:
-                entry.update(disposition="already_archived",
-                             object=index.record_object(decision.record_id),
-                             source=result.source_entry())
-            elif decision.kept:
-                entry.update(disposition="archived", object=object_id)
+    linker = linking.Linker(index, cfg.dedup, ocfl.workspace(root) / f"links-{object_id}.sqlite")
+    try:
+        total = store.db.execute("SELECT COUNT(*) FROM decisions WHERE kept").fetchone()[0]
+        progress("link", 0, total)
+        for done, (i, rid) in enumerate(store.kept(), 1):
+            r = store.result(i)
+            s = _signature(str(i), r)
+            linker.add(rid, r.text, dedup.Candidate(rid, s.chars, s.published, s.official, s.path, s.repairs),
+                       Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))
+            if done % 64 == 0:
+                progress("link", done, total)
+        linker.finish()
+        progress("link", total, total)
+        obj = ocfl.new_object(root, object_id)
+        broken: dict[str, str] = {}
+        for done, (_, rid) in enumerate(store.kept(), 1):
+            rec, problem = _build_record(rid, store, linker, cfg, object_id)
+            if rec is None:
+                broken[rid] = problem
             else:
-                entry.update(disposition="duplicate_of", object=object_id,
-                             duplicate_of_path=ok[decision.duplicate_of or ""].path)
-        dispositions.append(entry)
+                obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
+            progress("write", done, total)
+        if broken:
+            _unlink_broken(obj, store, broken)
+        _jsonl_to(obj, "metadata/links.jsonl", (link for link in linker.onto_archived()
+                                                if link["record"] not in broken and link["id"] not in broken))
+        _jsonl_to(obj, "metadata/common_passages.jsonl",
+                  ({**p, "holders": [h for h in p["holders"] if h not in broken]} for p in linker.common_passages()))
+    finally:
+        linker.close()
 
-    counts = dict(Counter(d["disposition"] for d in dispositions))
-    counts.update(inputs=len(results), records=len(new_records))
-    rejected = Counter(d["reason"] for d in dispositions if d["disposition"] == "rejected")
+    counts: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    with obj.path("metadata/dispositions.jsonl").open("w", encoding="utf-8") as out:
+        for i in range(store.count):
+            result = store.result(i)
+            entry: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "bytes": result.bytes}
+            if result.sha256 is not None:
+                raw_home = index.raw_object(result.sha256)
+                if raw_home is None and store.store_raw(result.sha256):
+                    obj.adopt(f"raw/{result.sha256}", raw_dir / result.sha256)
+                entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{result.sha256}"}
+            if result.path_bytes is not None:
+                entry["path_bytes"] = result.path_bytes
+            decision = store.decision(i)
+            if decision is not None and decision[0] in broken:
+                entry.update(disposition="rejected", step="archive.record", reason=INTERNAL_ERROR,
+                             message=broken[decision[0]])
+                rejected[INTERNAL_ERROR] += 1
+            elif decision is None:
+                entry.update(disposition="rejected", step=result.step, reason=result.reason,
+                             message=result.message)
+                rejected[str(result.reason)] += 1
+            else:
+                rid, is_kept, keeper, known = decision
+                entry["record"] = rid
+                entry["title"] = result.title
+                entry["chars"] = len(result.text)
+                entry["encoding"] = result.decoding.get("encoding")
+                if known:
+                    entry.update(disposition="already_archived", object=index.record_object(rid),
+                                 source=result.source_entry())
+                elif is_kept:
+                    entry.update(disposition="archived", object=object_id)
+                else:
+                    entry.update(disposition="duplicate_of", object=object_id,
+                                 duplicate_of_path=store.path_of(keeper))
+            counts[entry["disposition"]] += 1
+            out.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+
+    records = [r for (r,) in store.db.execute("SELECT record_id FROM decisions WHERE kept ORDER BY record_id")
+               if r not in broken]
+    counts.update(inputs=store.count, records=len(records))
     run = {
         "run": object_id,
         "label": label,
@@ -247,56 +438,68 @@ def _write(root: Path, object_id: str, index: Index, results: list[CleanResult],
         "config_sha256": cfg.sha256(),
         "libraries": library_versions(),
         "opencc_config": opencc_config(cfg.convert.target),
-        "counts": counts,
+        "counts": dict(counts),
         "rejected_by_reason": dict(sorted(rejected.items())),
         "stats": stats.to_json(),
-        "records": sorted(r["id"] for r in new_records),
+        "records": records,
     }
     obj.write_bytes("metadata/run.json",
                     (json.dumps(run, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
-    obj.write_bytes("metadata/links.jsonl",
-                    "".join(json.dumps(link, ensure_ascii=False, sort_keys=True) + "\n"
-                            for link in links.onto_archived
-                            if link["record"] not in broken and link["id"] not in broken).encode())
-    obj.write_bytes("metadata/dispositions.jsonl",
-                    "".join(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n"
-                            for d in dispositions).encode())
-    obj.publish(created, f"{label}: {counts.get('records', 0)} new records from {len(results)} inputs")
-    index.add_object(object_id, [(rec, features[rec["id"]]) for rec in new_records], stored_raw)
-    return RunSummary(root, object_id, True, dispositions, counts, run["stats"])
+    final = obj.publish(created, f"{label}: {counts.get('records', 0)} new records from {store.count} inputs")
+    index.add_object(object_id, _records_with_features(final, store, records, cfg), store.stored_raws())
+    return RunSummary(root, object_id, True, JsonLines(ocfl.head_files(final)["metadata/dispositions.jsonl"]),
+                      dict(counts), run["stats"])
 
 
-def _build_records(kept: dict[str, str], keys: dict[str, str], ok: dict[str, CleanResult],
-                   members: dict[str, list[CleanResult]], links: linking.Links, cfg: PipelineConfig,
-                   object_id: str) -> tuple[dict[str, tuple[dict[str, Any], bytes]], dict[str, str]]:
-    """The run's new records, schema-valid, with their bytes; and, by record id, why the others
-    could not be built.
+def _records_with_features(obj: Path, store: RunStore, records: list[str], cfg: PipelineConfig
+                           ) -> Iterator[tuple[dict[str, Any], Features]]:
+    """The published records, each with the features its worker computed, for the index."""
+    content = obj / "v1" / "content" / "records"
+    for rid in records:
+        rec = json.loads((content / f"{rid}.json").read_text(encoding="utf-8"))
+        (i,) = store.db.execute("SELECT i FROM decisions WHERE record_id = ? AND kept", (rid,)).fetchone()
+        r = store.result(i)
+        yield rec, (Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))
+
+
+def _build_record(rid: str, store: RunStore, linker: linking.Linker, cfg: PipelineConfig,
+                  object_id: str) -> tuple[dict[str, Any] | None, str]:
+    """One new record, schema-valid; or None and why it could not be built.
 
     A record that breaks the schema is a bug of ours, not bad input: its inputs are rejected
-    (`internal_error`, retried by a later run) and the run goes on. Links to it are dropped.
+    (`internal_error`, retried by a later run) and the run goes on.
     """
-    built: dict[str, tuple[dict[str, Any], bytes]] = {}
-    broken: dict[str, str] = {}
-    for rid, input_id in kept.items():
-        try:
-            rec = record.build(rid, keys[input_id], ok[input_id], members[rid], cfg, object_id,
-                               near=links.near.get(rid), shared=links.shared.get(rid),
-                               canonical=links.canonical.get(rid, rid))
-            errors = record.schema_errors(rec)
-            blob = record.dumps(rec)               # a lone surrogate fails here, not at write
-        except Exception as exc:  # a bug in building one record must not end the run
-            log.exception("cannot build record %s", rid)
-            errors = [f"{type(exc).__name__}: {exc}"]
-        if errors:
-            broken[rid] = f"record {rid} breaks the schema: {'; '.join(errors)}"
-            log.error("%s", broken[rid])
-        else:
-            built[rid] = (rec, blob)
-    if broken:
-        for rid, (rec, _blob) in built.items():
-            rec["near_duplicates"] = [n for n in rec["near_duplicates"] if n["id"] not in broken]
-            rec["shared_passages"] = [p for p in rec["shared_passages"] if p.get("id") not in broken]
-            if rec["canonical"] in broken:
-                rec["canonical"] = rec["id"]
-            built[rid] = (rec, record.dumps(rec))
-    return built, broken
+    try:
+        members = store.members(rid)
+        kept = members[0]
+        canonical, size = linker.canonical_of(rid)
+        rec = record.build(rid, kept.key or exact_key(kept), kept, members, cfg, object_id,
+                           near=linker.near_of(rid), shared=linker.shared_of(rid),
+                           canonical=canonical, cluster_size=size, common=linker.common_of(rid))
+        errors = record.schema_errors(rec)
+        record.dumps(rec)                      # a lone surrogate fails here, not at write
+    except Exception as exc:  # a bug in building one record must not end the run
+        log.exception("cannot build record %s", rid)
+        errors = [f"{type(exc).__name__}: {exc}"]
+    if errors:
+        problem = f"record {rid} breaks the schema: {'; '.join(errors)}"
+        log.error("%s", problem)
+        return None, problem
+    return rec, ""
+
+
+def _unlink_broken(obj: ocfl.NewObject, store: RunStore, broken: dict[str, str]) -> None:
+    """Links to records that could not be built are dropped from the records already written
+    (a second pass, only when a record broke: a bug, never the common case)."""
+    for _, rid in store.kept():
+        path = obj.path(f"records/{rid}.json")
+        if rid in broken or not path.is_file():
+            continue
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        before = record.dumps(rec)
+        rec["near_duplicates"] = [n for n in rec["near_duplicates"] if n["id"] not in broken]
+        rec["shared_passages"] = [p for p in rec["shared_passages"] if p.get("id") not in broken]
+        if rec["canonical"] in broken:
+            rec["canonical"] = rec["id"]
+        if record.dumps(rec) != before:
+            path.write_bytes(record.dumps(rec))

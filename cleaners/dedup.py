@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, compress, count, repeat
 from operator import ne
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -75,6 +75,11 @@ _ELLIPSIS_END = re.compile(r"(?:\.{2,}|。{2,}|·{3,})$")
 # A complete paragraph (as opposed to a truncated copy or a title) ends a sentence.
 _SENTENCE_END = frozenset("。！？!?；;…\"'”’」』)）")
 _DATA = "cleaners.data"
+# Characters of text each per-text cache holds (fold map, grams, anchor index: ~290 bytes per
+# character together). A text now meets a handful of others (clusters and common passages cap
+# the pairs, issue #16); at 1M characters the three caches were most of a 10 MB run's memory
+# growth (+150 MB in the writer, +40 MB per worker).
+TEXT_CACHE_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,16 @@ class DedupConfig:
     passage_max_gap: int = 4            # chars: one word spelled otherwise (應用/套用) keeps a passage whole
     passage_max_anchor_repeats: int = 8     # an anchor seen more often in one text is padding, not a quote
     completeness_tolerance: float = 0.02    # texts within 2% of the longest count as equally complete
+    # --- clusters, not pairs (issue #16): what one document costs stays bounded ---
+    max_near_links: int = 8             # nearest members a record lists besides its canonical, and the
+                                        # members of a candidate cluster a new text is verified against:
+                                        # a cluster of ≤8 keeps every pair (the seeds, corpus pairs); a
+                                        # story syndicated 1,000 times costs 8 checks per copy, not 1,000
+    lsh_bucket_cap: int = 16            # records filed per band key: copies past it find their cluster
+                                        # through the first ones (2× the links a record lists)
+    common_passage_docs: int = 8        # a passage in more documents is boilerplate or a syndicated
+                                        # quote: recorded once with its count, never paired (K² links)
+    common_passage_sample: int = 5      # holders named with a common passage: enough to find it again
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.bands <= 0 or self.num_perm % self.bands:
@@ -106,10 +121,19 @@ class DedupConfig:
             raise CleaningError("[dedup] shingle_chars must be ≥ 1 (5 is the default)")
         if self.passage_anchor_chars > self.min_shared_chars:
             raise CleaningError("[dedup] passage_anchor_chars must not exceed min_shared_chars")
+        if min(self.max_near_links, self.lsh_bucket_cap, self.common_passage_docs) < 1:
+            raise CleaningError("[dedup] max_near_links, lsh_bucket_cap and common_passage_docs must "
+                                "be ≥ 1 (defaults 8, 16, 8)")
 
     @property
     def rows(self) -> int:
         return self.num_perm // self.bands
+
+
+def holders_kept(cfg: DedupConfig) -> int:
+    """Holders an index lists per fingerprint: enough to tell a common passage (one past
+    `common_passage_docs`) and to name its sample; the count of the rest is kept, not them."""
+    return max(cfg.common_passage_docs + 1, cfg.common_passage_sample)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -234,7 +258,7 @@ def _fold_char(char: str) -> str:
     return "".join(out for out in folded if not out.isspace())
 
 
-@_cache_by_chars(1_000_000)  # ~40 bytes per character: the map's ints and the folded text
+@_cache_by_chars(TEXT_CACHE_CHARS)  # ~40 bytes per character: the map's ints and the folded text
 def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     """`fold(text)` plus, for each folded character, the offset of its source character.
 
@@ -624,6 +648,35 @@ def _shingle_list(text: str, cfg: DedupConfig) -> list[str]:
     return [folded[i:i + size] for i in range(len(folded) - size + 1)]
 
 
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    """What cross-document dedup needs of one cleaned text, computed where the text is cleaned
+    (a worker process), from one folding: the exact key, the MinHash, the passage fingerprints."""
+
+    key: str
+    minhash: list[int]
+    fingerprints: list[int]             # sorted
+
+
+def text_features(text: str, cfg: DedupConfig) -> TextFeatures:
+    """`dedup_key`, `minhash` and `passage_fingerprints` of `text`, folding it once.
+
+    >>> f = text_features("數字政府建設驅動數字經濟發展", DedupConfig())
+    >>> f.key == dedup_key("数字政府建设驱动数字经济发展"), len(f.minhash)
+    (True, 128)
+    """
+    folded = fold(text)
+    key = hashlib.sha256(folded.encode("utf-8")).hexdigest()
+    size = cfg.shingle_chars
+    tokens = [folded] if 0 < len(folded) <= size else [folded[i:i + size] for i in range(len(folded) - size + 1)]
+    sig: list[int] = []
+    if tokens:
+        sketch = _rensa().RMinHash(cfg.num_perm, cfg.seed)
+        sketch.update(tokens)
+        sig = list(sketch.digest())
+    return TextFeatures(key, sig, sorted(_winnow(folded, cfg)))
+
+
 def _rensa() -> Any:
     import rensa  # type: ignore[import-untyped]  # no stubs: a Rust extension; imported when used
 
@@ -902,13 +955,13 @@ def _common_length(a: str, i: int, b: str, j: int, known: int) -> int:
     return lo
 
 
-@_cache_by_chars(1_000_000)  # ~100 bytes per character: a list of short strings
+@_cache_by_chars(TEXT_CACHE_CHARS)  # ~100 bytes per character: a list of short strings
 def _grams(folded: str, k: int) -> list[str]:
     """Every k-gram of a folded text, in order (cached like `_anchor_index`)."""
     return [folded[i:i + k] for i in range(len(folded) - k + 1)]
 
 
-@_cache_by_chars(1_000_000)  # ~150 bytes per character, the gram strings shared with `_grams`
+@_cache_by_chars(TEXT_CACHE_CHARS)  # ~150 bytes per character, the gram strings shared with `_grams`
 def _anchor_index(folded: str, k: int, max_repeats: int) -> dict[str, tuple[int, ...]]:
     """Every k-gram of a folded text → its offsets (cached: one text meets many candidates).
 
@@ -945,15 +998,45 @@ def passage_fingerprints(text: str, cfg: DedupConfig) -> set[int]:
     >>> bool(passage_fingerprints("前言。" + a, DedupConfig()) & passage_fingerprints(a + "。后记", DedupConfig()))
     True
     """
-    folded = fold(text)
+    return _winnow(fold(text), cfg)
+
+
+def _winnow(folded: str, cfg: DedupConfig) -> set[int]:
     k = cfg.passage_anchor_chars
     window = cfg.min_shared_chars - k + 1
     if len(folded) < k:
         return set()
-    hashes = list(map(zlib.crc32, map(str.encode, _grams(folded, k))))
+    # Grams made here, not through the `_grams` cache: a worker fingerprints each text once.
+    hashes = [zlib.crc32(folded[i:i + k].encode()) for i in range(len(folded) - k + 1)]
     if len(hashes) <= window:
         return {min(hashes)}
     return set(_window_minima(hashes, window))
+
+
+def passage_spans(text: str, prints: set[int], cfg: DedupConfig) -> list[tuple[int, int]]:
+    """The stretches of `text` (offsets into it) that the given winnowing fingerprints come
+    from: each fingerprint's k-gram, with grams at most a winnowing window apart merged (a
+    passage leaves a fingerprint in every window). Where a common passage lies in one holder.
+
+    >>> cfg = DedupConfig()
+    >>> quote = "国务院关于加强数字政府建设的指导意见提出到2035年数字政府体系框架更加成熟完备"
+    >>> text = "前言很短。" + quote + "后记也短。"
+    >>> [text[a:b] in quote for a, b in passage_spans(text, passage_fingerprints(quote, cfg), cfg)]
+    [True]
+    """
+    folded, where = fold_with_map(text)
+    k = cfg.passage_anchor_chars
+    if len(folded) < k or not prints:
+        return []
+    window = cfg.min_shared_chars - k + 1
+    hashes = map(zlib.crc32, map(str.encode, _grams(folded, k)))
+    spans: list[list[int]] = []
+    for i in compress(count(), map(prints.__contains__, hashes)):
+        if spans and i <= spans[-1][1] + window:
+            spans[-1][1] = i + k
+        else:
+            spans.append([i, i + k])
+    return [(where[a], where[b - 1] + 1) for a, b in spans]
 
 
 def _window_minima(values: list[int], window: int) -> Iterable[int]:
@@ -1098,22 +1181,30 @@ def choose_canonical(candidates: Sequence[Candidate], cfg: DedupConfig | None = 
         raise CleaningError("choose_canonical needs at least one candidate")
     cfg = cfg if cfg is not None else DedupConfig()
     longest = max(c.chars for c in candidates)
-    complete = [c for c in candidates if c.chars >= (1 - cfg.completeness_tolerance) * longest]
+    return min((c for c in candidates if is_complete(c.chars, longest, cfg)), key=canonical_rank)
 
-    def rank(c: Candidate) -> tuple[bool, datetime, bool, int, int, str, str]:
-        moment = _instant(c.published)
-        return (moment is None, moment or datetime.max, not c.official, c.repairs, -c.chars,
-                c.path, c.id)
 
-    return min(complete, key=rank)
+def is_complete(chars: int, longest: int, cfg: DedupConfig) -> bool:
+    """Step 1 of the canonical policy: a text within `completeness_tolerance` of the longest."""
+    return chars >= (1 - cfg.completeness_tolerance) * longest
+
+
+def canonical_rank(c: Candidate) -> tuple[bool, datetime, bool, int, int, str, str]:
+    """Steps 2-5 of the canonical policy as a sort key (smallest wins): what lets a cluster of
+    any size choose its canonical in one pass over its members (`choose_canonical` is
+    ``min(complete members, key=canonical_rank)``)."""
+    moment = _instant(c.published)
+    return (moment is None, moment or datetime.max, not c.official, c.repairs, -c.chars, c.path, c.id)
 
 
 __all__ = [
-    "DedupConfig", "keep_hints", "is_repair", "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
+    "DedupConfig", "holders_kept", "keep_hints", "is_repair",
+    "within", "fold", "fold_with_map", "dedup_key", "record_id", "Signature",
     "signature", "Decision", "decide", "shingles", "minhash", "minhashes", "similarity",
     "jaccard", "band_keys", "NearDuplicate", "near_duplicates", "pack_signature",
     "unpack_signature", "SharedPassage", "shared_passages", "passage_fingerprints",
-    "passage_candidates", "Candidate", "choose_canonical",
+    "passage_candidates", "passage_spans", "Candidate", "choose_canonical",
+    "is_complete", "canonical_rank", "TextFeatures", "text_features",
     "is_official", "signature_scheme",
     "KEY_VERSION", "STEP", "EXACT_STEP", "NEAR_STEP", "VERSION",
 ]

@@ -127,3 +127,96 @@ def test_the_copy_that_arrived_intact_is_kept_over_one_rebuilt_from_mojibake(see
     assert not [p for p in record["provenance"]
                 if p["step"] == "mojibake.repair" and p["details"].get("action") not in (None, "flag")]
     assert audit(root) == []
+
+
+# --- clusters, not pairs (#16) ----------------------------------------------------------------
+
+def _config(tmp_path: Path, **values: int) -> str:
+    path = tmp_path / "dedup.toml"
+    path.write_text("[dedup]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()), encoding="utf-8")
+    return str(path)
+
+
+def test_a_story_copied_past_the_link_cap_is_one_cluster_with_capped_links(seed_paths, tmp_path, capsys):
+    """Six mirrors of one article: one cluster of six with one canonical, each record listing the
+    canonical and at most `max_near_links` other members, not all five."""
+    seed = seed_paths[3]
+    text = seed.read_text(encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sites = ["新華網", "人民網", "央視網", "光明網", "中新網", "環球網"]
+    for n, site in enumerate(sites):
+        mirror = text.replace("中國西藏網 > 即時新聞 > 時政", f"{site} > 時政頻道").replace(
+            "下一步該怎么干?", f"下一步該怎么干?{site}記者第{n}次報道。")
+        (inbox / f"mirror-{n}.txt").write_text(mirror, encoding="utf-8")
+    root = tmp_path / "archive"
+    config = _config(tmp_path, max_near_links=2)
+    assert main(["run", str(inbox), "--archive", str(root), "--quiet", "--config", config]) == 0
+    records = _export(root, capsys)
+    assert len(records) == len(sites)
+    ids = {r["id"] for r in records}
+    (canonical,) = {r["canonical"] for r in records}
+    assert canonical in ids
+    for rec in records:
+        assert rec["cluster_size"] == len(sites)
+        linked = [n["id"] for n in rec["near_duplicates"]]
+        assert rec["id"] not in linked and set(linked) <= ids
+        assert (canonical in linked) == (rec["id"] != canonical)
+        assert 2 <= len(linked) <= 3          # the canonical and the two nearest, at most
+        assert all(0.7 <= n["similarity"] <= 1.0 for n in rec["near_duplicates"])
+    assert audit(root) == []
+
+
+def test_a_paragraph_every_document_carries_is_one_common_passage_not_pairs(seed_paths, tmp_path, capsys):
+    """The five seeds, each with the same disclaimer: with common_passage_docs = 3 the
+    disclaimer is one common passage held by five records, and it links no pair; seeds 000 and
+    001 still share their own passages."""
+    disclaimer = ("本網站所載文章僅代表作者本人觀點，不代表本網立場；如有侵權請與我們聯繫，"
+                  "我們將在核實後第一時間刪除相關內容並公開致歉。")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in seed_paths:
+        (inbox / path.name).write_text(path.read_text(encoding="utf-8") + "\n" + disclaimer + "\n",
+                                       encoding="utf-8")
+    root = tmp_path / "archive"
+    config = _config(tmp_path, common_passage_docs=3)
+    assert main(["run", str(inbox), "--archive", str(root), "--quiet", "--config", config]) == 0
+    records = {Path(r["sources"][0]["path"]).name[:3]: r for r in _export(root, capsys)}
+    assert len(records) == 5
+    (obj,) = [p for p in root.iterdir() if p.name.startswith("run-")]
+    lines = (obj / "v1" / "content" / "metadata" / "common_passages.jsonl").read_text(encoding="utf-8")
+    passages = [json.loads(line) for line in lines.splitlines()]
+    (passage,) = [p for p in passages if "观点" in p["text"]]
+    assert passage["documents"] == 5
+    assert set(passage["holders"]) <= {r["id"] for r in records.values()} and len(passage["holders"]) == 5
+    for rec in records.values():
+        assert passage["id"] in rec["common_passages"]
+    assert [s["id"] for s in records["000"]["shared_passages"]] == [records["001"]["id"]]
+    for name in ("002", "003", "004"):
+        assert records[name]["shared_passages"] == []
+    assert audit(root) == []
+
+
+def test_a_run_streams_chunks_with_worker_features_and_reports_every_phase(seed_paths, tmp_path):
+    """Results reach the writer a chunk at a time, carrying the dedup features the cleaning
+    process computed (the writer recomputes nothing); progress names each phase."""
+    from archive import batch, flow
+    from cleaners import dedup
+    from cleaners.config import load_config
+
+    cfg = load_config()
+    inputs = iter(seed_paths * 4)              # a generator: nothing needs the inputs' count
+    chunks = list(batch.iter_clean(inputs, cfg, None, jobs=1))
+    assert len(chunks) == 3 and all(len(results) <= batch.POOL_CHUNK for results, _ in chunks)
+    for results, _ in chunks:
+        for r in results:
+            assert r.key == dedup.dedup_key(r.text)
+            assert r.minhash == dedup.minhash(r.text, cfg.dedup)
+            assert set(r.fingerprints) == dedup.passage_fingerprints(r.text, cfg.dedup)
+    seen: list[tuple[str, int, int | None]] = []
+    summary = flow.run_paths([str(p) for p in seed_paths], tmp_path / "archive", cfg,
+                             progress=lambda phase, done, total: seen.append((phase, done, total)))
+    assert ("clean", 5, 5) in seen and ("link", 5, 5) in seen and seen[-1] == ("write", 5, 5)
+    assert [p for p, _, _ in seen] == sorted((p for p, _, _ in seen), key=["clean", "link", "write"].index)
+    assert len(summary.dispositions) == 5 and {d["disposition"] for d in summary.dispositions} == {"archived"}
+    assert audit(tmp_path / "archive") == []
