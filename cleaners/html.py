@@ -124,7 +124,7 @@ class ExtractConfig:
     # a fallback reading (the hidden body, a list of short lines, a list of links) replaces the
     # article reading only when it keeps this many times as much text: it must be clearly the
     # page's bulk, not a neighbour as big as a short article (issue #14 class 2).
-    fallback_ratio: float = 2.0
+    fallback_factor: float = 2.0
     # confidence factors, each for one piece of evidence against the reading (multiplied): the
     # text was hidden from the reader; the container is not in the title's column (or ends the
     # page under a lone title); nothing read like text and a content-named element was taken;
@@ -410,7 +410,7 @@ class _Page:
             in_column = self.column is not None and _contains(self.column, hidden.container)
             if ((in_column or self.prose(best) < cfg.min_prose_chars)
                     and self.prose(hidden) >= cfg.min_article_chars
-                    and self.prose(hidden) > cfg.fallback_ratio * self.prose(best)):
+                    and self.prose(hidden) > cfg.fallback_factor * self.prose(best)):
                 # The body is hidden and revealed by script (WeChat's js_content): nothing
                 # visible reads like an article, and the hidden text sits under the title.
                 hidden.confidence *= cfg.hidden_confidence
@@ -428,7 +428,7 @@ class _Page:
                 top = _common_ancestor(posts, best.container) if best.kept else posts
                 best = self.select(thread=True, allow_hidden=False, within=top)
                 best.mode = "thread"
-            elif thread.anchored and self.prose(thread) > cfg.fallback_ratio * max(
+            elif thread.anchored and self.prose(thread) > cfg.fallback_factor * max(
                     self.prose(best), cfg.min_prose_chars):
                 best, best.mode = thread, "list"
             else:
@@ -436,7 +436,7 @@ class _Page:
                 lists = self._in_column(self.links)
                 if lists:
                     link_list = self._link_list(max(lists, key=lambda el: self.links[el]))
-                    if link_list.chars > cfg.fallback_ratio * max(self.prose(best), cfg.min_prose_chars):
+                    if link_list.chars > cfg.fallback_factor * max(self.prose(best), cfg.min_prose_chars):
                         best = link_list
         elif not self.news:
             if any(_contains(best.container, el) for el in self.posts):
