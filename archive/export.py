@@ -30,6 +30,18 @@ def _objects_in_order(root: Path) -> list[tuple[str, Path, dict[str, Path]]]:
     return [(created, obj, files) for created, obj, files in out]
 
 
+def run_object(root: Path, run: str | None) -> tuple[Path, dict[str, Path]]:
+    """One run's object and its head files: `run`, or the newest when None."""
+    objects = _objects_in_order(root)
+    if not objects:
+        raise FileNotFoundError(f"{root} holds no runs")
+    chosen = [o for o in objects if run is None or o[1].name == run]
+    if not chosen:
+        raise FileNotFoundError(f"{root} has no run {run!r}; runs: {', '.join(o[1].name for o in objects)}")
+    _created, obj, files = chosen[-1]
+    return obj, files
+
+
 def iter_records(root: Path, run: str | None = None) -> Iterator[dict[str, Any]]:
     """Every record, or only those `run` archived, with later sightings and links merged in."""
     root = Path(root)
@@ -93,13 +105,7 @@ def export_bag(root: Path, out: Path, run: str | None = None) -> Path:
     root = Path(root)
     if not ocfl.is_root(root):
         raise FileNotFoundError(f"{root} is not a docclean archive (no OCFL storage root there)")
-    objects = _objects_in_order(root)
-    if not objects:
-        raise FileNotFoundError(f"{root} holds no runs to export")
-    chosen = [o for o in objects if run is None or o[1].name == run]
-    if not chosen:
-        raise FileNotFoundError(f"{root} has no run {run!r}; runs: {', '.join(o[1].name for o in objects)}")
-    _created, obj, files = chosen[-1]
+    obj, files = run_object(root, run)
     problems = audit(root, [obj.name])
     if problems:
         raise ocfl.OcflError(f"the audit rejects {root} ({len(problems)} problem(s), first: "

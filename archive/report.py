@@ -121,15 +121,9 @@ def _page(title: str, body: str, script: bool = False) -> str:
 
 
 def _load(root: Path, run_id: str | None) -> _Run:
-    from archive.export import _objects_in_order
+    from archive.export import run_object
 
-    objects = _objects_in_order(root)
-    if not objects:
-        raise FileNotFoundError(f"{root} holds no runs to report on")
-    chosen = [o for o in objects if run_id is None or o[1].name == run_id]
-    if not chosen:
-        raise LookupError(f"{root} has no run {run_id!r}")
-    _created, obj, files = chosen[-1]
+    obj, files = run_object(root, run_id)
     run = json.loads(files["metadata/run.json"].read_text(encoding="utf-8"))
     dispositions = [json.loads(line) for line in
                     files["metadata/dispositions.jsonl"].read_text(encoding="utf-8").splitlines() if line]
