@@ -104,6 +104,7 @@ class _Run:
     dispositions: list[dict[str, Any]]
     records: dict[str, dict[str, Any]]
     heads: dict[str, dict[str, Path]] = field(default_factory=dict)
+    raw_of: dict[str, dict[str, str]] = field(default_factory=dict)   # record id → its raw's place
 
 
 def esc(value: Any) -> str:
@@ -292,17 +293,18 @@ def _table(rows: list[dict[str, Any]], pages: set[str], page: int, count: int) -
 
 # --- one document ---------------------------------------------------------------------------
 
-def _raw_bytes(root: Path, run: _Run, rid: str) -> tuple[bytes, dict[str, Any]] | None:
-    """The kept input's bytes as received, and its disposition entry."""
-    for d in run.dispositions:
-        if d.get("record") == rid and d.get("disposition") == "archived" and d.get("raw"):
-            obj = d["raw"]["object"]
-            if obj not in run.heads:
-                run.heads[obj] = ocfl.head_files(root / obj)
-            path = run.heads[obj].get(d["raw"]["path"])
-            if path is not None and path.is_file():
-                return path.read_bytes(), d
-    return None
+def _raw_bytes(root: Path, run: _Run, rid: str) -> bytes | None:
+    """The kept input's bytes as received (where its `archived` disposition says they are)."""
+    if not run.raw_of:
+        run.raw_of = {d["record"]: d["raw"] for d in run.dispositions
+                      if d.get("disposition") == "archived" and d.get("raw") and d.get("record")}
+    where = run.raw_of.get(rid)
+    if where is None:
+        return None
+    if where["object"] not in run.heads:
+        run.heads[where["object"]] = ocfl.head_files(root / where["object"])
+    path = run.heads[where["object"]].get(where["path"])
+    return path.read_bytes() if path is not None and path.is_file() else None
 
 
 def replay(raw: bytes, path: str, mtime: str | None, config: Mapping[str, Any]) -> list[tuple[Any, str, str]]:
@@ -341,11 +343,10 @@ def _document_page(root: Path, run: _Run, rid: str) -> str:
                  f"{esc(src.get('encoding'))} · sha256 <code>{esc(src.get('sha256'))}</code>"
                  + (f" · and {len(rec['sources']) - 1} more" if len(rec["sources"]) > 1 else "") + "</p>")
     parts.append(f"<h2>Cleaned text</h2><pre class=\"text\" id=\"cleaned\">{esc(rec['text'])}</pre>")
-    found = _raw_bytes(root, run, rid)
-    if found is None:
+    raw = _raw_bytes(root, run, rid)
+    if raw is None:
         parts.append("<p class=warn>The raw input is not in this archive: no in-place view.</p>")
     else:
-        raw, _d = found
         steps = replay(raw, src.get("path") or "input", src.get("mtime"), run.run.get("config") or {})
         final = steps[-1][2] if steps else ""
         if final != rec["text"]:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _cli import run as _run
 
 from archive import ocfl
 from archive.cli import main
@@ -20,11 +21,6 @@ RECORD_FIELDS = {"id", "title", "text", "script", "metadata", "sources", "proven
                  "near_duplicates", "pipeline"}
 BIN = Path(sys.executable).parent
 
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

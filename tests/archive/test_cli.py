@@ -11,16 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from _cli import run as _run
 
 from archive.cli import EXIT_CODES, PhaseBar, main
 
 BIN = Path(sys.executable).parent
 
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

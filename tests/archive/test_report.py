@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from _cli import run as _run
 from lxml import html as lxml_html
 
 from archive import report
@@ -23,11 +24,6 @@ from archive.cli import main
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("DOCCLEAN_SCREENSHOTS", REPO / "bench-out" / "screenshots"))
 
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
