@@ -66,8 +66,8 @@ airflow-down:
 	$(BIN)/python scripts/airflow_local.py down
 
 # Heavy reliability figures (issue #23): peak memory per hostile kind at the default limits,
-# 1 GiB / 50 MB inputs, near duplicates (STRESS_ARGS="--near 10000" for the issue's figure;
-# it needs GBs today), 5,000 raced lock trials, 25 kill -9 moments.
+# 1 GiB / 50 MB inputs, 10,000 near-identical texts in one run, 5,000 raced lock trials, 25
+# kill -9 moments.
 stress: $(VENV)/.full
 	$(BIN)/python scripts/stress.py $(STRESS_ARGS)
 

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice
@@ -29,7 +29,7 @@ from archive.reader import Missing, path_text, read
 from cleaners import dedup, runner
 from cleaners.config import LimitsConfig, PipelineConfig
 from cleaners.model import Document, Rejected, TrailEntry
-from cleaners.pipeline import STEPS
+from cleaners.pipeline import STEPS, Step
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +151,7 @@ def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
     if raw_dir is not None:
         stage_raw(raw_dir, doc.source.sha256, doc.raw)
     try:
-        out = over_limits_raw(doc, cfg.limits) or runner.run(doc, cfg, stats, steps=FIRST_STEPS)
-        if isinstance(out, Document):
-            out = over_limits_text(out, cfg.limits) or runner.run(out, cfg, stats, steps=LATER_STEPS)
+        out = run_within_limits(doc, cfg, stats)
     except Exception as exc:  # a bug in a step must not end the run: record it, go on
         log.exception("pipeline failed on %s", doc.source.path)
         out = Rejected("pipeline", INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
@@ -195,6 +193,19 @@ def _count_to(pattern: re.Pattern[bytes], raw: bytes, limit: int) -> int:
         if n > limit:
             break
     return n
+
+
+def run_within_limits(doc: Document, cfg: PipelineConfig, stats: runner.Stats | None = None,
+                      steps: Sequence[Step] = STEPS) -> Document | Rejected:
+    """`runner.run` of `steps` inside `cfg.limits`: the raw limits before any step, the text
+    limit once the text exists (after decode and extract). `docclean run` and `docclean clean`
+    both go through here, so one hostile file is bounded the same way in each."""
+    first = tuple(s for s in steps if s in FIRST_STEPS)
+    later = tuple(s for s in steps if s not in FIRST_STEPS)
+    out = over_limits_raw(doc, cfg.limits) or runner.run(doc, cfg, stats, steps=first)
+    if isinstance(out, Document) and later:
+        out = over_limits_text(out, cfg.limits) or runner.run(out, cfg, stats, steps=later)
+    return out
 
 
 def over_limits_raw(doc: Document, limits: LimitsConfig) -> Rejected | None:

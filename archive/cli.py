@@ -242,19 +242,25 @@ def _summary_line(d: dict[str, Any], rerun: bool = False) -> str:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    from archive.batch import run_within_limits
     from archive.reader import looks_like_html, read
-    from cleaners import pipeline, runner
+    from cleaners import pipeline
 
+    cfg = _config(args)
+    # The same bounds as `docclean run` ([limits]): one hostile file cannot take the memory.
+    max_bytes = min(cfg.decode.max_bytes, cfg.limits.max_input_bytes)
     if args.path == "-":
-        raw = sys.stdin.buffer.read()
-        doc: Document | Rejected = Document(Source.from_bytes("-", raw), raw=raw,
-                                            is_html=looks_like_html(Path("-"), raw))
+        raw = sys.stdin.buffer.read(max_bytes + 1)
+        doc: Document | Rejected = (
+            Rejected("read", "too_large", f"standard input is over the {max_bytes}-byte limit")
+            if len(raw) > max_bytes else
+            Document(Source.from_bytes("-", raw), raw=raw, is_html=looks_like_html(Path("-"), raw)))
     else:
-        doc = read(Path(args.path))
+        doc = read(Path(args.path), max_bytes)
     if isinstance(doc, Rejected):
-        print(f"docclean clean: {doc.message}", file=sys.stderr)
+        print(f"docclean clean: {doc.reason}: {doc.message}", file=sys.stderr)
         return 1
-    out = runner.run(doc, _config(args), steps=pipeline.select(args.until, args.only))
+    out = run_within_limits(doc, cfg, steps=pipeline.select(args.until, args.only))
     if isinstance(out, Rejected):
         print(f"docclean clean: rejected by {out.step}: {out.reason}: {out.message}", file=sys.stderr)
         return 1

@@ -81,3 +81,33 @@ def test_a_huge_trail_is_cut_to_the_limit_with_a_count(tmp_path):
     repair = [p for p in rec["provenance"] if p["step"] == "mojibake.repair"]
     assert len(repair) == 21
     assert repair[-1]["details"]["action"] == "truncate" and repair[-1]["details"]["omitted"] == 380
+
+
+def test_clean_applies_the_same_limits_as_run(tmp_path, capsys, monkeypatch):
+    """`docclean clean` on one hostile file is bounded by [limits] as `docclean run` is: an entity
+    flood is refused before parsing, an oversized file or stdin unread past the limit."""
+    import io
+
+    from archive.cli import main
+
+    config = tmp_path / "limits.toml"
+    config.write_text("[limits]\n" + "".join(f"{k} = {v}\n" for k, v in LIMITS.items()))
+    flood = tmp_path / "flood.html"
+    flood.write_text("<html><body><p>" + "&amp;lt;" * (LIMITS["max_char_references"] + 1) + "</p></body></html>")
+    assert main(["clean", str(flood), "--config", str(config)]) == 1
+    assert "too_many_char_references" in capsys.readouterr().err
+    big = tmp_path / "big.txt"
+    big.write_bytes("中文".encode() * LIMITS["max_input_bytes"])
+    assert main(["clean", str(big), "--config", str(config)]) == 1
+    assert "too_large" in capsys.readouterr().err
+    stdin = io.BytesIO("中文".encode() * LIMITS["max_input_bytes"])
+    wrapper = io.TextIOWrapper(stdin)
+    monkeypatch.setattr(sys, "stdin", wrapper)
+    assert main(["clean", "-", "--config", str(config), "--only", "decode"]) == 1
+    assert "too_large" in capsys.readouterr().err
+    assert stdin.tell() == LIMITS["max_input_bytes"] + 1          # read no further than the limit
+    long_text = tmp_path / "long.txt"
+    long_text.write_text("数字政府建设。\n" * (LIMITS["max_text_chars"] // 8 + 10))
+    assert main(["clean", str(long_text), "--config", str(config), "--until", "strip"]) == 1
+    assert "text_too_long" in capsys.readouterr().err
+    assert main(["clean", str(long_text), "--config", str(config), "--only", "decode"]) == 0
