@@ -70,6 +70,7 @@ class CleanResult:
     key: str | None = None
     minhash: list[int] = field(default_factory=list)
     fingerprints: list[int] = field(default_factory=list)
+    folded: str | None = None               # the text as dedup folds it (near-duplicate checks)
 
     def to_json(self) -> str:
         # Shallow: the fields are JSON already (asdict's deep copy cost more than the dump).
@@ -164,6 +165,7 @@ def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
     if result.status == "ok":   # the dedup features, computed here in the worker, not in the writer
         features = dedup.text_features(result.text, cfg.dedup)
         result.key, result.minhash, result.fingerprints = features.key, features.minhash, features.fingerprints
+        result.folded = features.folded
         result.key = exact_key(result, features.key)
     return result
 

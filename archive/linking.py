@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,9 @@ from cleaners.dedup import Candidate, DedupConfig
 
 # A passage sample in a link is for a person to recognise it, not a copy of it (chars).
 SAMPLE_CHARS = 60
-# Shingle sets kept for exact verification, in shingles (~90 bytes each: ~20 MB): the
+# Shingle hashes kept for exact verification, in shingles (8 bytes each: 8 MB): the
 # representatives of big clusters are verified against again and again, a one-off text is not.
-SHINGLE_CACHE = 200_000
+SHINGLE_CACHE = 1_000_000
 # Texts of archived records kept after reading them from their object (characters).
 ARCHIVED_TEXT_CACHE = 2_000_000
 
@@ -51,7 +51,8 @@ PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
 CREATE TABLE docs (seq INTEGER PRIMARY KEY, rid TEXT UNIQUE NOT NULL, text TEXT NOT NULL,
                    sig BLOB, prints BLOB NOT NULL, chars INTEGER NOT NULL, published TEXT,
-                   official INTEGER NOT NULL, path TEXT NOT NULL, repairs INTEGER NOT NULL);
+                   official INTEGER NOT NULL, path TEXT NOT NULL, repairs INTEGER NOT NULL,
+                   folded TEXT);
 CREATE TABLE bands (band_key INTEGER NOT NULL, rid TEXT NOT NULL);
 CREATE INDEX bands_key ON bands (band_key);
 CREATE TABLE prints (fp INTEGER NOT NULL, seq INTEGER NOT NULL);
@@ -125,17 +126,19 @@ class Linker:
 
     # --- adding records --------------------------------------------------------------------
 
-    def add(self, rid: str, text: str, candidate: Candidate, features: Features) -> None:
-        """A new record: verified against the clusters LSH proposes, joined to those it matches."""
+    def add(self, rid: str, text: str, candidate: Candidate, features: Features,
+            folded: str | None = None) -> None:
+        """A new record: verified against the clusters LSH proposes, joined to those it matches.
+        `folded` is `dedup.fold(text)` when the caller has it (the worker folded it already)."""
         self.seq += 1
         sig = list(features.minhash)
         prints = sorted(features.fingerprints)
-        self.db.execute("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.execute("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (self.seq, rid, text, dedup.pack_signature(sig) if sig else None,
                          dedup.pack_signature(prints), candidate.chars, candidate.published,
-                         int(candidate.official), candidate.path, candidate.repairs))
+                         int(candidate.official), candidate.path, candidate.repairs, folded))
         if sig:
-            self._near(rid, text, sig)
+            self._near(rid, sig)
         # Every holder is appended (disk, linear); indexed and counted once, by `finish` (a bulk
         # sort costs a fraction of keeping a B-tree ordered insert by insert).
         self.db.executemany("INSERT INTO prints VALUES (?, ?)", [(fp, self.seq) for fp in prints])
@@ -149,7 +152,7 @@ class Linker:
                         (text, candidate.chars, candidate.published, int(candidate.official),
                          candidate.path, candidate.repairs, rid))
 
-    def _near(self, rid: str, text: str, sig: list[int]) -> None:
+    def _near(self, rid: str, sig: list[int]) -> None:
         cfg = self.cfg
         found: dict[str, None] = {}
         for key in dedup.band_keys(sig, cfg):
@@ -164,16 +167,13 @@ class Linker:
             estimate = dedup.similarity(sig, self._signature(other))
             if estimate >= cfg.min_estimated_similarity:
                 by_root.setdefault(self._find(other), []).append((-estimate, other))
-        mine: set[str] | None = None
+        mine = None
         for root, members in sorted(by_root.items()):
             matched = False
             for _, other in sorted(members)[:cfg.max_near_links]:
                 if mine is None:
-                    mine = self._shingles(rid, text)
-                theirs = self._shingles(other, self._text(other))
-                common = len(mine & theirs)
-                union = len(mine) + len(theirs) - common
-                exact = common / union if union else 0.0
+                    mine = self._shingles(rid)
+                exact = dedup.hashed_jaccard(mine, self._shingles(other))
                 if exact >= cfg.near_threshold:
                     self._add_near(rid, other, round(exact, 4))
                     matched = True
@@ -241,12 +241,16 @@ class Linker:
             self.archived_texts.put(rid, text, len(text))
         return str(text)
 
-    def _shingles(self, rid: str, text: str) -> set[str]:
+    def _shingles(self, rid: str) -> Any:
+        """`dedup.shingle_hashes` of a record, new (from the folded text its worker sent) or
+        archived (folded here from the record's text)."""
         got = self.shingles.get_fresh(rid)
         if got is None:
-            got = dedup.shingles(text, self.cfg)
+            row = self.db.execute("SELECT folded FROM docs WHERE rid = ?", (rid,)).fetchone()
+            folded = row[0] if row is not None and row[0] is not None else dedup.fold(self._text(rid))
+            got = dedup.shingle_hashes(folded, self.cfg)
             self.shingles.put(rid, got, len(got))
-        return got  # type: ignore[no-any-return]
+        return got
 
     def _candidate(self, rid: str) -> Candidate | None:
         row = self.db.execute("SELECT chars, published, official, path, repairs FROM docs WHERE rid = ?",
@@ -350,6 +354,8 @@ class Linker:
         fresh = common - set(known)
         text = self._text(rid) if fresh else ""
         spans = dedup.passage_spans(text, fresh, self.cfg) if fresh else []
+        if spans and known:
+            spans = self._join_named(text, spans, fresh, known)
         if spans:
             other = self._other_holder(rid, min(fresh))
             passages = dedup.shared_passages(text, self._text(other), self.cfg) if other else []
@@ -374,6 +380,28 @@ class Linker:
                 known.update(dict.fromkeys(inside, pid))
         mine = sorted({known[fp] for fp in common if fp in known})
         self.db.execute("INSERT OR REPLACE INTO common_of VALUES (?, ?)", (rid, json.dumps(mine)))
+
+    def _join_named(self, text: str, spans: list[tuple[int, int]], fresh: set[int],
+                    known: dict[int, str]) -> list[tuple[int, int]]:
+        """Fresh fingerprints that lie at most a winnowing window from a passage already named in
+        this text are that passage's edge (a gram across its end, shared because most holders
+        go on with the same character): they join it instead of naming a new passage. Without
+        this the passage found depends on which grams the hash happens to pick at its ends.
+        Returns the spans still unnamed."""
+        reach = self.cfg.min_shared_chars - self.cfg.passage_anchor_chars + 1
+        at = dedup.fingerprint_offsets(text, fresh | set(known), self.cfg)
+        named = [(a, b, known[fp]) for fp, (a, b) in at.items() if fp in known]
+        left = []
+        for start, end in spans:
+            near = Counter(pid for a, b, pid in named if a < end + reach and start - reach < b)
+            if not near:
+                left.append((start, end))
+                continue
+            pid = min(near, key=lambda p: (-near[p], p))
+            joined = [fp for fp in fresh if fp in at and start <= at[fp][0] and at[fp][1] <= end]
+            self.db.executemany("INSERT OR IGNORE INTO common_fp VALUES (?, ?)", [(fp, pid) for fp in joined])
+            known.update(dict.fromkeys(joined, pid))
+        return left
 
     def _other_holder(self, rid: str, fp: int) -> str | None:
         return next((h for h in self._holders(fp, 2) if h != rid), None)

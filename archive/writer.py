@@ -211,6 +211,8 @@ class RunStore:
     CREATE INDEX IF NOT EXISTS inputs_key ON inputs (key, i);
     CREATE TABLE IF NOT EXISTS stats (chunk INTEGER PRIMARY KEY, json TEXT NOT NULL);
     """
+    # A stored result without what only the kept input's record needs.
+    LIGHT = "json_remove(result, '$.text', '$.trail', '$.minhash', '$.fingerprints', '$.folded')"
     COMMIT_SCHEMA = """
     DROP TABLE IF EXISTS decisions;
     DROP TABLE IF EXISTS stored_raw;
@@ -266,6 +268,20 @@ class RunStore:
     def result(self, i: int) -> CleanResult:
         return CleanResult.from_json(self.db.execute("SELECT result FROM inputs WHERE i = ?", (i,)).fetchone()[0])
 
+    def results_light(self) -> Iterator[tuple[int, CleanResult]]:
+        """(input, result) of every input in order, without text, trail and dedup features
+        (SQLite drops them in C: parsing them back in Python cost more than the rest of the
+        dispositions pass). `chars` holds the text's length."""
+        for i, light in self.db.cursor().execute(f"SELECT i, {self.LIGHT} FROM inputs ORDER BY i"):
+            yield i, CleanResult.from_json(light)
+
+    def features(self, i: int) -> tuple[list[int], list[int]]:
+        """The MinHash and the passage fingerprints the worker computed for input `i`."""
+        sig, prints = self.db.execute("SELECT json_extract(result, '$.minhash'), "
+                                      "json_extract(result, '$.fingerprints') FROM inputs WHERE i = ?",
+                                      (i,)).fetchone()
+        return json.loads(sig) if sig else [], json.loads(prints) if prints else []
+
     def decide(self, index: Index) -> None:
         """`dedup.decide`, one key at a time: the keep policy in two passes over a key's copies
         (`dedup.is_complete` against the longest, then the smallest `dedup.canonical_rank`)."""
@@ -292,7 +308,7 @@ class RunStore:
         """Every input of a record, the kept one first (its text and provenance are the record's);
         the others without text and trail: a record only lists them as sources."""
         rows = self.db.execute(
-            "SELECT d.i, json_remove(n.result, '$.text', '$.trail', '$.minhash', '$.fingerprints') "
+            f"SELECT d.i, {self.LIGHT.replace('result', 'n.result')} "
             "FROM decisions d JOIN inputs n ON n.i = d.i WHERE d.record_id = ? ORDER BY d.kept DESC, d.i",
             (record_id,)).fetchall()
         return [self.result(rows[0][0])] + [CleanResult.from_json(light) for _, light in rows[1:]]
@@ -300,6 +316,9 @@ class RunStore:
     def decision(self, i: int) -> tuple[str, bool, int, bool] | None:
         row = self.db.execute("SELECT record_id, kept, keeper, known FROM decisions WHERE i = ?", (i,)).fetchone()
         return (row[0], bool(row[1]), row[2], bool(row[3])) if row else None
+
+    def chars(self, i: int) -> int:
+        return int(self.db.execute("SELECT chars FROM inputs WHERE i = ?", (i,)).fetchone()[0])
 
     def path_of(self, i: int) -> str:
         return str(self.db.execute("SELECT json_extract(result, '$.path') FROM inputs WHERE i = ?",
@@ -363,7 +382,8 @@ def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: run
             r = store.result(i)
             s = _signature(str(i), r)
             linker.add(rid, r.text, dedup.Candidate(rid, s.chars, s.published, s.official, s.path, s.repairs),
-                       Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))
+                       Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup),
+                       folded=r.folded)
             if done % 64 == 0:
                 progress("link", done, total)
         linker.finish()
@@ -371,11 +391,11 @@ def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: run
         obj = ocfl.new_object(root, object_id)
         broken: dict[str, str] = {}
         for done, (_, rid) in enumerate(store.kept(), 1):
-            rec, problem = _build_record(rid, store, linker, cfg, object_id)
-            if rec is None:
+            data, problem = _build_record(rid, store, linker, cfg, object_id)
+            if data is None:
                 broken[rid] = problem
             else:
-                obj.write_bytes(f"records/{rid}.json", record.dumps(rec))
+                obj.write_bytes(f"records/{rid}.json", data)
             progress("write", done, total)
         if broken:
             _unlink_broken(obj, store, broken)
@@ -389,8 +409,7 @@ def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: run
     counts: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     with obj.path("metadata/dispositions.jsonl").open("w", encoding="utf-8") as out:
-        for i in range(store.count):
-            result = store.result(i)
+        for i, result in store.results_light():
             entry: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "bytes": result.bytes}
             if result.sha256 is not None:
                 raw_home = index.raw_object(result.sha256)
@@ -412,7 +431,7 @@ def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: run
                 rid, is_kept, keeper, known = decision
                 entry["record"] = rid
                 entry["title"] = result.title
-                entry["chars"] = len(result.text)
+                entry["chars"] = store.chars(i)
                 entry["encoding"] = result.decoding.get("encoding")
                 if known:
                     entry.update(disposition="already_archived", object=index.record_object(rid),
@@ -458,13 +477,14 @@ def _records_with_features(obj: Path, store: RunStore, records: list[str], cfg: 
     for rid in records:
         rec = json.loads((content / f"{rid}.json").read_text(encoding="utf-8"))
         (i,) = store.db.execute("SELECT i FROM decisions WHERE record_id = ? AND kept", (rid,)).fetchone()
-        r = store.result(i)
-        yield rec, (Features(r.minhash, set(r.fingerprints)) if r.key else Features.of(r.text, cfg.dedup))
+        sig, prints = store.features(i)
+        yield rec, (Features(sig, set(prints)) if sig or prints else Features.of(rec["text"], cfg.dedup))
 
 
 def _build_record(rid: str, store: RunStore, linker: linking.Linker, cfg: PipelineConfig,
-                  object_id: str) -> tuple[dict[str, Any] | None, str]:
-    """One new record, schema-valid; or None and why it could not be built.
+                  object_id: str) -> tuple[bytes | None, str]:
+    """One new record, schema-valid, as its canonical bytes; or None and why it could not be
+    built.
 
     A record that breaks the schema is a bug of ours, not bad input: its inputs are rejected
     (`internal_error`, retried by a later run) and the run goes on.
@@ -477,7 +497,7 @@ def _build_record(rid: str, store: RunStore, linker: linking.Linker, cfg: Pipeli
                            near=linker.near_of(rid), shared=linker.shared_of(rid),
                            canonical=canonical, cluster_size=size, common=linker.common_of(rid))
         errors = record.schema_errors(rec)
-        record.dumps(rec)                      # a lone surrogate fails here, not at write
+        data = record.dumps(rec)               # a lone surrogate fails here, not at write
     except Exception as exc:  # a bug in building one record must not end the run
         log.exception("cannot build record %s", rid)
         errors = [f"{type(exc).__name__}: {exc}"]
@@ -485,7 +505,7 @@ def _build_record(rid: str, store: RunStore, linker: linking.Linker, cfg: Pipeli
         problem = f"record {rid} breaks the schema: {'; '.join(errors)}"
         log.error("%s", problem)
         return None, problem
-    return rec, ""
+    return data, ""
 
 
 def _unlink_broken(obj: ocfl.NewObject, store: RunStore, broken: dict[str, str]) -> None:

@@ -90,8 +90,14 @@ class PipelineConfig:
         return dataclasses.asdict(self)
 
     def sha256(self) -> str:
-        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        # Kept on the instance once computed (frozen: the value cannot go stale); every record
+        # of a run names it, and asdict + dumps cost ~2 ms a time.
+        digest: str | None = self.__dict__.get("_sha256")
+        if digest is None:
+            blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=True, default=str)
+            digest = hashlib.sha256(blob.encode()).hexdigest()
+            object.__setattr__(self, "_sha256", digest)
+        return digest
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
