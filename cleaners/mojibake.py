@@ -139,7 +139,7 @@ class RepairConfig:
     # line's other runs are read too (`_unlike_words`). With 4, CLDR names in 27 European
     # locales change 0 of 2,698 lines (eval_repair.py --synthetic); a run needs a sign of its
     # own otherwise.
-    min_signed_chars: int = 4
+    min_signed_chars: int = 3
     # Codepage repair: a byte whose leaving-out costs within this much of the best reading is
     # unsure, and the characters over it stay as they were (flagged): 2.0 is 100x less likely.
     orphan_margin: float = 2.0
@@ -925,7 +925,8 @@ def _codepage_patterns(codepage: str) -> tuple[re.Pattern[str], re.Pattern[str]]
     """(sign of damage, stretch of characters the codepage can have produced).
 
     The sign is a character from the codepage's upper half that clean Chinese text does not
-    use, followed by another upper-half character, directly or after one ASCII @-~ (every
+    use, followed or preceded by another upper-half character, directly or across one ASCII
+    @-~ ("€sͺF" is 山東 in Big5 read as ISO-8859-7: € is A4, Big5's commonest lead) (every
     double-byte character becomes two upper-half characters, or one and its trail byte 40-7E
     before the next; every UTF-8 one a lead and continuations): "ÓůÓĂ", "ОТУГ", "\\x8fV\\x96"
     (廣東 in GBK), "ε±" (山 in UTF-8, cp1253). An accented letter followed by plain letters
@@ -943,7 +944,8 @@ def _sign_pattern(codepages: tuple[str, ...]) -> re.Pattern[str]:
     """The sign of damage of any of `codepages` (see `_codepage_patterns`)."""
     high = "".join(sorted({ch for codepage in codepages for ch in _upper_half(codepage)}))
     signs = "".join(ch for ch in high if ch not in CJK_TEXT_SYMBOLS)
-    return re.compile(f"[{re.escape(signs)}][@-~]?[{re.escape(high)}]")
+    signs, high = re.escape(signs), re.escape(high)
+    return re.compile(f"[{signs}][@-~]?[{high}]|[{high}][@-~]?[{signs}]")
 
 
 @functools.cache
@@ -1151,7 +1153,8 @@ def _unlike_words(garbled: str) -> bool:
             return True
     # a symbol glued to the ASCII letter after it, twice ("¶Q¦{" is 貴州 in Big5: its lead
     # bytes A4-AF are symbols in most codepages); "°C" is text
-    glued = sum(_wordless(a) and a != "°" and "@" <= b <= "~" for a, b in itertools.pairwise(garbled))
+    glued = sum((_wordless(a) or not (a.isascii() or a.isalpha())) and a != "°" and "@" <= b <= "~"
+                for a, b in itertools.pairwise(garbled))
     return glued >= 2 or _accented_capitals(garbled)
 
 
@@ -1159,7 +1162,7 @@ def _accented_capitals(garbled: str) -> bool:
     """A Latin word in capitals that is mostly accented letters."""
     for word in LETTERS.findall(garbled):  # noqa: SIM110 - reads better as a loop
         accented = sum(not ch.isascii() for ch in word)
-        if (word.isupper() and len(word) >= 3 and 2 * accented > len(word)
+        if (word.isupper() and len(word) >= 3 and 2 * accented >= len(word)
                 and not any(_non_latin(ch) for ch in word)):
             return True
     return False
@@ -1213,6 +1216,16 @@ def _utf8_share(raw: bytes) -> float:
     return sum(len(m.group()) for m in UTF8_SEQ.finditer(raw)) / max(len(raw), 1)
 
 
+def _reading_cost(char: str) -> float:
+    """A restored character's cost when readings compare: a Chinese character or common
+    punctuation its own, anything else no less than a symbol. Sibling codepages (cp1250 and ISO-8859-2, cp1253 and
+    ISO-8859-7) share most letters at different bytes, and the wrong one turns a character of
+    the run into punctuation or a full-width letter ("中共〕史", "宋學Ｆ"), which cost little as
+    text but are no evidence of a right reading."""
+    value = char_cost(char)
+    return value if char in _hanzi_cost() or char in COMMON_PUNCT else max(value, COST_SYMBOL)
+
+
 def _saving(line: str, edits: list[Edit]) -> tuple[float, int]:
     """Cost a reading saves over the line: every garbled character counts as a symbol, every
     character read back at its own cost. Readings of the same bytes compare fairly: UTF-8
@@ -1225,7 +1238,7 @@ def _saving(line: str, edits: list[Edit]) -> tuple[float, int]:
         if edit.action != "flag":
             garbled = sum(1 for ch in line[edit.start:edit.end] if not ch.isascii())
             covered += garbled
-            saved += garbled * COST_SYMBOL - sum(char_cost(ch) for ch in edit.after if not ch.isascii())
+            saved += garbled * COST_SYMBOL - sum(_reading_cost(ch) for ch in edit.after if not ch.isascii())
     return round(saved, 6), covered
 
 
@@ -1266,7 +1279,7 @@ def _fix_codepages(line: str, ctx: _Context) -> list[Edit]:
             candidates = [_dbcs_edits(line, source, codepage, cfg) for source in DBCS_CHAR]
         if codepage == "cp1252":
             candidates.append(_roundtrip_edits(line, codepage, cfg))
-        elif not cp1252_line:  # the sign asked of double-byte runs ("ејџ" is 弟 in UTF-8)
+        else:  # the sign asked of double-byte runs ("ејџ" is 弟 in UTF-8)
             utf8 = _roundtrip_edits(line, codepage, cfg)
             decoded = [e for e in utf8 if e.action != "flag"]
             signed = [e for e in decoded if _unlike_words(line[e.start:e.end])]

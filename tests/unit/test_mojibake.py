@@ -326,6 +326,31 @@ def test_gbk_byte_lost_in_the_middle_is_flagged_and_the_rest_read_in_step() -> N
     assert replay(garbled, result.changes) == result.text
 
 
+@pytest.mark.parametrize(("text", "source", "codepage"), [
+    ("貴州", "gbk", "cp1251"),  # ЩFЦЭ: a Cyrillic letter glued to a Latin one
+    ("貴州", "gbk", "cp1252"),  # ÙFÖÝ: a word in capitals that is mostly accents
+    ("廣東", "gbk", "latin-1"),  # \x8fV\x96|: C1 controls are never text
+    ("杨渊浩;程竹汝", "gbk", "cp1250"),  # names: rare characters, plenty of signs
+    ("山東", "big5", "iso8859-7"),  # €sͺF: € is A4, Big5's commonest lead byte
+    ("河北", "big5", "cp1252"),  # ªe¥_: symbols glued to the letters after them
+    ("(責編: 李雨潼)", "big5", "cp1252"),  # ³d½s rides on the other run's signs
+])
+def test_short_lines_through_a_codepage(text: str, source: str, codepage: str) -> None:
+    """One- and two-word lines (a place, a byline) carry little evidence: the signs of
+    double-byte characters read through a codepage are enough (issue #15's benchmark)."""
+    garbled = text.encode("cp950" if source == "big5" else source).decode(codepage)
+    result = _repair(garbled)
+    assert result.text == text
+    assert replay(garbled, result.changes) == text
+
+
+def test_short_utf8_line_read_as_mac_roman_stays_utf8() -> None:
+    """山西 as UTF-8 read as mac-roman is also two GBK characters through cp1252 ("卤彼"...):
+    the UTF-8 reading explains more of the line and wins."""
+    garbled = "山西".encode().decode("mac-roman")
+    assert _repair(garbled).text == "山西"
+
+
 def test_codepage_readings_leave_other_languages_alone() -> None:
     lines = [
         "Президент России Владимир Путин провёл переговоры в Пекине.",
