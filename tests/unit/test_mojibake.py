@@ -312,6 +312,20 @@ def test_gbk_last_byte_lost_is_flagged_not_guessed(codepage: str) -> None:
     assert flag.detail["before"] == garbled[-1] and flag.detail["bytes"] == f"{raw[-1]:02x}"
 
 
+@pytest.mark.parametrize(("text", "kept"), [
+    ("比去年下降40.8%。", "比去年下降40.8%"),  # 。's lead byte alone after ASCII: a run of one
+    ("漂着的货物的安危。", "漂着的货物的"),  # 危's trail and 。's lead also read as "！"
+])
+def test_gbk_line_cut_short_is_flagged_where_it_ends(text: str, kept: str) -> None:
+    """The last character lost its trail byte: what the reading is sure of is restored, the
+    rest (at least the lone lead byte) stays as it was and is flagged, nothing guessed."""
+    garbled = text.encode("gbk")[:-1].decode("cp1252")
+    result = _repair(garbled)
+    assert result.text.startswith(kept) and garbled.endswith(result.text[len(kept):])
+    [flag] = _lossy_flags(result)
+    assert flag.what == "flag:damaged" and str(flag.detail["before"]).endswith("¡")
+
+
 def test_gbk_byte_lost_in_the_middle_is_flagged_and_the_rest_read_in_step() -> None:
     raw = SENTENCE.encode("gbk")
     cut = raw[:11] + raw[12:]  # 加 (BC D3) loses its trail: every pair after it is shifted
