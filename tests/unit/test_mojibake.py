@@ -326,6 +326,18 @@ def test_gbk_line_cut_short_is_flagged_where_it_ends(text: str, kept: str) -> No
     assert flag.what == "flag:damaged" and str(flag.detail["before"]).endswith("¡")
 
 
+def test_big5_shift_that_ends_on_a_letter_is_not_read() -> None:
+    """目 (A5 D8) loses its trail: A5 + 標 (BC D0) + 。 (A1 43) read in pairs is "未苤C", no byte
+    left over; the "C" ending the run after a high byte is the tell (glued_ascii_cost)."""
+    raw = "(二)總體目標。".encode("cp950")
+    at = raw.index("目".encode("cp950"))
+    garbled = (raw[:at + 1] + raw[at + 2:]).decode("cp1252")
+    result = _repair(garbled)
+    assert result.text == "(二)總體¥¼Ð。"  # the damage and what it made unsure, left as it was
+    [flag] = _lossy_flags(result)
+    assert flag.detail["before"] == "¥¼Ð"
+
+
 def test_gbk_byte_lost_in_the_middle_is_flagged_and_the_rest_read_in_step() -> None:
     raw = SENTENCE.encode("gbk")
     cut = raw[:11] + raw[12:]  # 加 (BC D3) loses its trail: every pair after it is shifted
