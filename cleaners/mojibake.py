@@ -28,7 +28,8 @@ The named fixers, in order, each on the output of the one before (issue #4, issu
                  most cost wins the line; UTF-8 read as cp1252 is left to ftfy. A double-byte
                  run is read by a cheapest-path search that may leave a byte out: a lost byte
                  shifts every later pair, so the damaged character and whatever the search is
-                 unsure of stay as they were, flagged ``flag:damaged`` (lossy, with where).
+                 unsure of stay as they were, flagged ``flag:damaged`` (lossy, with where), as
+                 do the runs and lone bytes of such a line that form no character for sure.
                  Runs before ftfy, which would read GBK bytes as inconsistent UTF-8 ("É½" is 山,
                  not "ɽ"); a line it claims is not given to ftfy afterwards.
 ``ftfy``         UTF-8 read as cp1252/Latin-1 ("æ•°å­—"), via ``ftfy.fix_and_explain`` with a
@@ -124,11 +125,11 @@ class RepairConfig:
     # Codepage repair of GBK/Big5 bytes: a run must restore at least this many CJK characters
     # (one pair of accented letters, "ří" in "Dvořák", can read as a common character by chance).
     min_codepage_chars: int = 2
-    # Codepage repair: the gain asked of a line whose every run shows the sign of damage
-    # (`_unlike_words`), against the symbols the garbled characters are: the reading need only
-    # score as Chinese (<= max_candidate_cost). Clean European text never has that sign on every
-    # run (CLDR names in 27 locales: 0 of 2,698 lines change); names of people are rare
-    # characters (杨渊浩 3.9, 路经滟滪 5.2) that the plain 1.3 refused.
+    # Codepage repair: the gain asked of a line's reading, whose runs show the sign of damage
+    # (`_unlike_words`) or ride on runs that do, against the symbols the garbled characters
+    # are: the reading need only score as Chinese (<= max_candidate_cost). Clean European text
+    # shows no such sign (CLDR names in 27 locales: 0 of 2,698 lines change); names of people
+    # are rare characters (杨渊浩 3.9) that min_cost_gain's 1.3 refused.
     min_cost_gain_signed: float = 0.4
     # Codepage repair: the cost of leaving one byte out of a double-byte reading (-log10 units,
     # as char_cost). A lost byte shifts every later pair, and the shifted pairs read as rare
@@ -143,8 +144,9 @@ class RepairConfig:
     # 15,139 unflagged (GBK and Big5, last or middle byte dropped).
     orphan_tail_cost: float = 7.0
     # Codepage repair: characters the runs that look unlike words must restore before the
-    # line's other runs are read too (`_unlike_words`). With 4, CLDR names in 27 European
-    # locales change 0 of 2,698 lines (eval_repair.py --synthetic); a run needs a sign of its
+    # line's other runs are read too (`_unlike_words`). With 3 (4 before the signs of issue
+    # #15's second pass), CLDR names in 27 European locales change 0 of 2,698 lines
+    # (eval_repair.py --synthetic) and "(責編: 李雨潼)" is read whole; a run needs a sign of its
     # own otherwise.
     min_signed_chars: int = 3
     # Codepage repair: a byte whose leaving-out costs within this much of the best reading is
@@ -1260,8 +1262,9 @@ def _utf8_share(raw: bytes) -> float:
 
 def _reading_cost(char: str) -> float:
     """A restored character's cost when readings compare: a Chinese character or common
-    punctuation its own, anything else no less than a symbol. Sibling codepages (cp1250 and ISO-8859-2, cp1253 and
-    ISO-8859-7) share most letters at different bytes, and the wrong one turns a character of
+    punctuation its own, anything else no less than a symbol. Sibling codepages (cp1250 and
+    ISO-8859-2, cp1253 and ISO-8859-7) share most letters at different bytes, and the wrong one
+    turns a character of
     the run into punctuation or a full-width letter ("中共〕史", "宋學Ｆ"), which cost little as
     text but are no evidence of a right reading."""
     value = char_cost(char)
