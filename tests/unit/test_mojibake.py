@@ -312,6 +312,32 @@ def test_gbk_last_byte_lost_is_flagged_not_guessed(codepage: str) -> None:
     assert flag.detail["before"] == garbled[-1] and flag.detail["bytes"] == f"{raw[-1]:02x}"
 
 
+@pytest.mark.parametrize(("text", "kept"), [
+    ("比去年下降40.8%。", "比去年下降40.8%"),  # 。's lead byte alone after ASCII: a run of one
+    ("漂着的货物的安危。", "漂着的货物的"),  # 危's trail and 。's lead also read as "！"
+])
+def test_gbk_line_cut_short_is_flagged_where_it_ends(text: str, kept: str) -> None:
+    """The last character lost its trail byte: what the reading is sure of is restored, the
+    rest (at least the lone lead byte) stays as it was and is flagged, nothing guessed."""
+    garbled = text.encode("gbk")[:-1].decode("cp1252")
+    result = _repair(garbled)
+    assert result.text.startswith(kept) and garbled.endswith(result.text[len(kept):])
+    [flag] = _lossy_flags(result)
+    assert flag.what == "flag:damaged" and str(flag.detail["before"]).endswith("¡")
+
+
+def test_big5_shift_that_ends_on_a_letter_is_not_read() -> None:
+    """目 (A5 D8) loses its trail: A5 + 標 (BC D0) + 。 (A1 43) read in pairs is "未苤C", no byte
+    left over; the "C" ending the run after a high byte is the tell (glued_ascii_cost)."""
+    raw = "(二)總體目標。".encode("cp950")
+    at = raw.index("目".encode("cp950"))
+    garbled = (raw[:at + 1] + raw[at + 2:]).decode("cp1252")
+    result = _repair(garbled)
+    assert result.text == "(二)總體¥¼Ð。"  # the damage and what it made unsure, left as it was
+    [flag] = _lossy_flags(result)
+    assert flag.detail["before"] == "¥¼Ð"
+
+
 def test_gbk_byte_lost_in_the_middle_is_flagged_and_the_rest_read_in_step() -> None:
     raw = SENTENCE.encode("gbk")
     cut = raw[:11] + raw[12:]  # 加 (BC D3) loses its trail: every pair after it is shifted
@@ -324,6 +350,31 @@ def test_gbk_byte_lost_in_the_middle_is_flagged_and_the_rest_read_in_step() -> N
     rest = result.text[len(SENTENCE[:5] + kept):]
     assert SENTENCE.endswith(rest) and len(rest) >= len(SENTENCE) - 10  # read in step again
     assert replay(garbled, result.changes) == result.text
+
+
+@pytest.mark.parametrize(("text", "source", "codepage"), [
+    ("貴州", "gbk", "cp1251"),  # ЩFЦЭ: a Cyrillic letter glued to a Latin one
+    ("貴州", "gbk", "cp1252"),  # ÙFÖÝ: a word in capitals that is mostly accents
+    ("廣東", "gbk", "latin-1"),  # \x8fV\x96|: C1 controls are never text
+    ("杨渊浩;程竹汝", "gbk", "cp1250"),  # names: rare characters, plenty of signs
+    ("山東", "big5", "iso8859-7"),  # €sͺF: € is A4, Big5's commonest lead byte
+    ("河北", "big5", "cp1252"),  # ªe¥_: symbols glued to the letters after them
+    ("(責編: 李雨潼)", "big5", "cp1252"),  # ³d½s rides on the other run's signs
+])
+def test_short_lines_through_a_codepage(text: str, source: str, codepage: str) -> None:
+    """One- and two-word lines (a place, a byline) carry little evidence: the signs of
+    double-byte characters read through a codepage are enough (issue #15's benchmark)."""
+    garbled = text.encode("cp950" if source == "big5" else source).decode(codepage)
+    result = _repair(garbled)
+    assert result.text == text
+    assert replay(garbled, result.changes) == text
+
+
+def test_short_utf8_line_read_as_mac_roman_stays_utf8() -> None:
+    """山西 as UTF-8 read as mac-roman is also two GBK characters through cp1252 ("卤彼"...):
+    the UTF-8 reading explains more of the line and wins."""
+    garbled = "山西".encode().decode("mac-roman")
+    assert _repair(garbled).text == "山西"
 
 
 def test_codepage_readings_leave_other_languages_alone() -> None:
