@@ -803,9 +803,11 @@ def _decide(readings: tuple[Phrase, ...], text: str, starts: list[int], window: 
 
 
 # Characters either side of a mainland word s2twp rewrites that `_s2twp_throughout` hands to
-# s2twp to see whether it would rewrite it there: s2twp matches its longest keys first, and its
-# longest key that holds a shorter one is 6 characters.
-S2TWP_WINDOW = 6
+# s2twp to see whether it would rewrite it there (characters): s2twp matches its longest keys
+# first, and TWPhrases' longest key is 15 characters (OpenCC 1.4.2: a transliterated name), so
+# any key that could overlap the word lies inside the window. Its segmentation could in
+# principle run on from further left; the cost of a miss is a word left flagged, not a wrong one.
+S2TWP_WINDOW = 16
 
 
 def _s2twp_throughout(table: PhraseTable, text: str) -> bool:
