@@ -126,12 +126,14 @@ class ConvertConfig:
     # 指針, and 指標, an indicator, is one of the commonest mainland words), measured by jieba's
     # mainland word counts (scripts/make_opencc_regional.py): such a word, without a row in
     # script_regional_phrases.tsv, is flagged and left, never restored or counted as evidence.
-    # Count: at least 50 in jieba's dictionary (counts), far above the 2-3 it gives the words it
-    # took from other lists (電腦術語 such as 暫存器 have 3), so a rare Taiwan word is not taken
-    # for mainland usage. Share: the Taiwan word is at least 15 % of the mainland uses of the
+    # Count: at least 10 in jieba's dictionary (counts), above the 2-3 it gives the words it
+    # took from word lists rather than counted text (暫存器, 控制代碼 have 3), so a Taiwan word
+    # merely listed is not taken for mainland usage; jieba's text predates the smartphone, so
+    # newer mainland words count low (截圖 16 against 截屏 0) and a higher bar would miss them.
+    # Share: the Taiwan word is at least 15 % of the mainland uses of the
     # two (a ratio): a restore by default would then be wrong one time in seven or more, and
-    # issue #22 allows one in a thousand (指標 91 %, 通道 89 %, 陣列 19 %; 晶片 3 %, 簡訊 5 %).
-    ordinary_min_count: int = 50
+    # issue #22 allows one in a thousand (指標 91 %, 通道 89 %, 陣列 19 %, 截圖 100 %; 晶片 3 %, 簡訊 5 %).
+    ordinary_min_count: int = 10
     ordinary_share: float = 0.15
     # Characters of context either side of a phrase kept in its change record (characters).
     context_chars: int = 8
@@ -642,7 +644,9 @@ def phrase_table(target: str, ordinary_min_count: int = ConvertConfig.ordinary_m
             readings[conv(taiwan)] = phrases
     # A kept word matters only where it holds a Taiwan term (方程式 holds 程式, 司法程序 holds
     # 程序); the others (數字) would only cost a match each.
-    kept = frozenset(k for k in (conv(k) for k in data["kept"])
+    # jieba's mainland words holding a Taiwan term (理查德, 生產資料: make_opencc_regional.py)
+    # are kept the same way.
+    kept = frozenset(k for k in (conv(k) for k in (*data["kept"], *data.get("kept_mainland", ())))
                      if k not in readings and any(t in k for t in readings))
     markers = {conv(row["marker"]) for row in marker_rows()}
     words = (*sorted(readings), *sorted(kept))

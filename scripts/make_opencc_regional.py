@@ -31,6 +31,11 @@ The dictionary cannot say so; a mainland word-frequency list can. jieba's dictio
 dict.txt: ~350,000 words with counts from mainland text) gives, for every Taiwan word and every
 mainland word it stands for, its count (0 when absent), stored under "mainland_freq" in
 Simplified; cleaners/script.py compares the two (``ConvertConfig`` says where the lines are).
+The same counts name the mainland words that hold a Taiwan word without being s2twp's doing
+(理查德 holds 查德, 電子音樂 holds 子音, 生產資料 holds 資料): a word of jieba's, counted at
+least `KEEP_MIN_COUNT` times, more often than any spelling with the Taiwan word given back
+(理乍得, 電輔音樂). They are listed under "kept_mainland" (Simplified): the reversal matches them
+as whole words and leaves them alone, as it does s2twp's own kept keys.
 """
 from __future__ import annotations
 
@@ -50,6 +55,9 @@ from make_opencc_variants import keys, sha256  # noqa: E402
 from cleaners.script import opencc_share_dir  # noqa: E402
 
 OUT = REPO / "cleaners" / "data" / "script_opencc_regional.json"
+# jieba count a mainland word holding a Taiwan word needs to be kept whole (counts): 10, as
+# cleaners/script.py's ordinary_min_count, above the 2-3 of words jieba took from word lists.
+KEEP_MIN_COUNT = 10
 CONFIG = "s2twp.json"
 PHRASES = "TWPhrases.ocd2"
 
@@ -94,6 +102,25 @@ def mainland_frequencies() -> dict[str, int]:
     return freq
 
 
+def kept_mainland(freq: dict[str, int], inverse: dict[str, list[str]], t2s: opencc.OpenCC) -> list[str]:
+    """jieba's words that hold a Taiwan word of `inverse` and are not s2twp's doing (above)."""
+    import ahocorasick_rs
+
+    simplified = {t2s.convert(t): [t2s.convert(k) for k in keys] for t, keys in inverse.items()}
+    terms = [t for t in simplified if len(t) >= 2]
+    finder = ahocorasick_rs.AhoCorasick(terms, matchkind=ahocorasick_rs.MatchKind.Standard)
+    kept = []
+    for word, count in freq.items():
+        if count < KEEP_MIN_COUNT or word in simplified:
+            continue
+        for k, a, b in finder.find_matches_as_indexes(word, overlapping=True):
+            given_back = max(freq.get(word[:a] + m + word[b:], 0) for m in simplified[terms[k]])
+            if count > given_back:
+                kept.append(word)
+                break
+    return sorted(kept)
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else OUT
     share = opencc_share_dir()
@@ -125,6 +152,7 @@ def main(argv: list[str]) -> int:
         "kept": kept,
         "jieba": jieba_version(),
         "mainland_freq": {simplified[w]: freq.get(simplified[w], 0) for w in sorted(words)},
+        "kept_mainland": kept_mainland(freq, inverse, t2s),
     }
     out.write_text(json.dumps(doc, ensure_ascii=False, indent=0, sort_keys=True) + "\n", "utf-8")
     several = sum(len(v) > 1 for v in inverse.values())

@@ -657,3 +657,14 @@ def test_a_throughout_row_restores_without_its_context_where_s2twp_converted_thr
     # the news sense is still kept: 熱點資訊 is the writer's own
     out, _ = run(_s2twp(S2TWP_NOTE) + "熱點資訊。")
     assert out.endswith("热点资讯。")
+
+
+def test_mainland_words_holding_a_taiwan_term_are_kept_whole() -> None:
+    # jieba's counts name them (make_opencc_regional.py): 理查德 holds s2twp's 查德 (乍得),
+    # 電子音樂 its 子音 (輔音), 生產資料 its 資料 (數據)
+    kept = set(script.regional_data()["kept_mainland"])
+    assert {"理查德", "电子音乐", "生产资料"} <= kept
+    table = script.phrase_table("hans")
+    assert {"理查德", "电子音乐"} <= table.kept
+    out, _ = run(_s2twp(S2TWP_NOTE) + "理查德喜欢电子音乐，乍得在非洲。")
+    assert out.endswith("理查德喜欢电子音乐，乍得在非洲。") and out.startswith(S2TWP_NOTE)
