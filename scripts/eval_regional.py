@@ -13,7 +13,9 @@ mainland text its own words back, and leave a genuine Taiwan or Hong Kong text's
    repair is off here (it is measured elsewhere, and it would show on every line).
    Each region s2twp changed is one word: restored (exactly the original), missed (left as
    s2twp wrote it: flagged or not signed) or wrong (anything else); a change where s2twp
-   changed nothing is a wrong restore too.
+   changed nothing is a wrong restore too. A region of two Taiwan terms side by side (使用者資訊
+   for 用戶信息) whose output gives one back exactly and leaves the other as s2twp wrote it is
+   counted term by term (one restored, one missed), not as a wrong restore (`_split`).
 2. Genuine Taiwan and Hong Kong texts — the corpus's Big5 and Big5-HKSCS files, decoded with
    their labelled codec — go through the same step; any word that differs from OpenCC's
    conversion alone is a vocabulary change (the floor is 0).
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
+import itertools
 import re
 import sys
 from collections import Counter
@@ -46,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaners.model import Document, Source
-from cleaners.script import ConvertConfig, convert, converter, find_terms, phrase_table, to_script
+from cleaners.script import ConvertConfig, convert, converter, find_terms, phrase_table, regional_data, to_script
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -199,6 +202,63 @@ def _label(damaged: str, span: tuple[int, int], table: Any) -> str:
     return "+".join(words) or damaged[span[0]:span[1]] or "∅"
 
 
+def _alternatives(table: Any, term: str) -> list[str]:
+    """The mainland words a Taiwan term of the tables can stand for, in the table's script."""
+    options = {p.mainland for p in table.readings.get(term, ()) if p.mainland}
+    data = regional_data()
+    target = next(t for t in ("hans", "hant", "tw", "hk") if phrase_table(t) is table)
+    hant = to_script(term, "hant")
+    options |= {to_script(k, target) for k in data["inverse"].get(hant, ())}
+    return sorted(options)
+
+
+def _split(ideal: str, damaged: str, out: str, span: tuple[int, int], d_span: tuple[int, int],
+           o_span: tuple[int, int], table: Any) -> list[tuple[str, str, str]] | None:
+    """A region of two or more Taiwan terms whose output is neither the original nor the
+    damage, read term by term: (term, original word, restored or missed) for each term s2twp
+    changed, when the output is each term either given back exactly or left as s2twp wrote it;
+    None otherwise (then the region is a wrong restore). A partial restore (用户资讯 for 用户信息:
+    使用者 given back, 資訊 left) is one word restored and one missed, not a wrong restore."""
+    indexes, starts, ends = find_terms(table, damaged)
+    terms = [(s - d_span[0], e - d_span[0], table.words[k]) for k, s, e in zip(indexes, starts, ends, strict=True)
+             if s < d_span[1] and e > d_span[0] and table.words[k] in table.readings]
+    if len(terms) < 2:
+        return None
+    left = max(0, -min(s for s, _e, _t in terms))
+    d_end = max(d_span[1], d_span[0] + max(e for _s, e, _t in terms))
+    d = damaged[d_span[0] - left:d_end]
+    # The region's end, as difflib aligned it, may fall inside a term (網 of 網際網路 against
+    # 互聯網): each side ends where the text after the terms in the damage continues.
+    after = damaged[d_end:d_end + 2]
+
+    def end(text: str, at: int) -> int | None:
+        return next((k for k in range(at, at + 5) if text[k:k + 2] == after), None)
+
+    i_end, o_end = end(ideal, span[1]), end(out, o_span[1])
+    if i_end is None or o_end is None:
+        return None
+    i = ideal[span[0] - left:i_end]
+    o = out[o_span[0] - left:o_end]
+    terms = [(s + left, e + left, t) for s, e, t in terms]
+
+    def build(words: tuple[str, ...]) -> str:
+        pieces, at = [], 0
+        for (s, e, _t), w in zip(terms, words, strict=True):
+            pieces += [d[at:s], w]
+            at = e
+        return "".join(pieces) + d[at:]
+
+    truth = next((c for c in itertools.product(*[[t, *_alternatives(table, t)] for _s, _e, t in terms])
+                  if build(c) == i), None)
+    if truth is None:
+        return None
+    for choice in itertools.product(*[(False, True)] * len(terms)):
+        if build(tuple(w if given else t for (_s, _e, t), w, given in zip(terms, truth, choice, strict=True))) == o:
+            return [(t, w, "restored" if given else "missed")
+                    for (_s, _e, t), w, given in zip(terms, truth, choice, strict=True) if w != t]
+    return None
+
+
 def compare_line(ideal: str, damaged: str, out: str, tally: Tally, table: Any = None) -> None:
     """Word-level comparison of one line: regions where s2twp changed `ideal` (a region is a
     difflib change grown over changes at most one character apart: 用戶 → 使用者 is one)."""
@@ -215,9 +275,18 @@ def compare_line(ideal: str, damaged: str, out: str, tally: Tally, table: Any = 
         a, b = _widen(damage_spans + result_spans, i1, i2, 1)
         seen.append((a, b))
         d_span = _project(damage, a, b)
+        o_span = _project(result, a, b)
         d = damaged[slice(*d_span)]
-        o = out[slice(*_project(result, a, b))]
+        o = out[slice(*o_span)]
         outcome = "restored" if o == ideal[a:b] else "missed" if o == d else "wrong"
+        split = (_split(ideal, damaged, out, (a, b), d_span, o_span, table)
+                 if outcome == "wrong" and table is not None else None)
+        if split:  # two words side by side, one given back and one left: counted apart
+            for term, original, word_outcome in split:
+                tally.regions += 1
+                setattr(tally, word_outcome, getattr(tally, word_outcome) + 1)
+                tally.terms[(term, original, word_outcome)] += 1
+            continue
         tally.regions += 1
         setattr(tally, outcome, getattr(tally, outcome) + 1)
         label = _label(damaged, d_span, table) if table is not None else d
