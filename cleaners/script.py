@@ -26,8 +26,11 @@ Three passes, in this order, each recorded in the trail:
    and left) and Taiwan words for several mainland words (介面: 接口 or 界面). It applies only
    to a signed document: enough distinct Taiwan-only terms, most of them outnumbering the
    mainland word they stand for, beside mainland evidence (``data/script_mainland_markers.tsv``,
-   curly quotes without 「」, a ``.cn`` URL), and never under a Taiwan or Hong Kong URL: a
-   genuine Taiwanese or Hong Kong text changes characters only. OpenCC's ``tw2sp`` is not
+   curly quotes without 「」, OpenCC's 臺 in an input without 台, a ``.cn`` URL), and never
+   under a Taiwan or Hong Kong URL: a genuine Taiwanese or Hong Kong text changes characters
+   only. A Taiwan word that a mainland writer often uses too (jieba's mainland word counts, in
+   the generated table: 指標, 載入) is flagged and left, and jieba's words that hold a Taiwan
+   term (理查德, 生產資料) are kept whole. OpenCC's ``tw2sp`` is not
    used: it rewrites genuine mainland words (建立 → 創建, 核心 → 內核) without asking.
 3. **Punctuation width** — the seeds had full-width punctuation flattened to ASCII between
    Chinese characters ("實施意見,推進"). ``, : ; ? ! ( )`` next to CJK text are restored to
@@ -721,18 +724,27 @@ def _line_starts(text: str) -> list[int]:
     return list(itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)), initial=0))[:-1]
 
 
-def _markers(table: PhraseTable, text: str, enough: int) -> list[str]:
+def _markers(table: PhraseTable, text: str, enough: int, source: str = "") -> list[str]:
     """Distinct mainland markers in `text`, the search stopping at `enough` of them: the
     evidence the decision needs (a genuine Taiwanese text is scanned to the end and has none).
+    `source` is the text as the step received it, before OpenCC (see 臺 below).
 
     >>> _markers(phrase_table("hant"), "信息渠道的視頻質量", 3)
     ['信息', '渠道', '視頻']
+    >>> _markers(phrase_table("hans"), "平台", 3, source="平臺與臺灣")
+    ['臺']
     """
     found: dict[str, None] = {}
     # Mainland punctuation: curly quotes, never the corner brackets Taiwan and Hong Kong write
     # (every corpus Big5 text with quotes has 「」 but one; s2twp leaves quotes as they are).
     if "“" in text and "「" not in text:
         found["“”"] = None
+    # OpenCC's hand: s2t writes 臺 for every 台 of a Simplified text (平臺, 出臺, 臺灣), and no
+    # Taiwan variant pass turns it back, while Taiwanese writing on the web says 台 (every
+    # corpus Big5 text with either has 台 and none has 臺). Taiwan's official texts write 臺,
+    # with 「」: so 臺 without any 台 counts only in a text without corner quotes.
+    if "臺" in source and "台" not in source and "「" not in source:
+        found["臺"] = None
     for m in table.markers.finditer(text):
         found[m.group()] = None
         if len(found) >= enough:
@@ -835,8 +847,9 @@ def _s2twp_throughout(table: PhraseTable, text: str) -> bool:
 
 
 def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str, str],
-                     url: object = None) -> tuple[str, list[Change]]:
+                     url: object = None, source: str = "") -> tuple[str, list[Change]]:
     """Give an over-converted mainland document its own words back (seed 001, issue #22).
+    `source` is the document as the step received it, before OpenCC (its 臺: `_markers`).
 
     Only when the document carries the signature (`ConvertConfig`): enough distinct Taiwan
     terms no mainland writer uses, outnumbering the mainland words the same converter rewrites,
@@ -903,7 +916,7 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
                 break
             if sample[t] > (text.count(mainland_of[t], 0, limit) if mainland_of[t] else 0):
                 consistent.append(t)
-        markers = _markers(table, text, cfg.min_mainland_markers)
+        markers = _markers(table, text, cfg.min_mainland_markers, source)
         evidence["consistent_terms"] = consistent
         evidence["mainland_markers"] = markers
         if len(consistent) < cfg.min_consistent_share * len(signature):
@@ -1258,7 +1271,7 @@ def convert(doc: Document, cfg: ConvertConfig) -> Explained:
         return Explained(text=doc.text)
     text, changes = _convert_script(doc.text, cfg.target, cfg.pair_sample_chars, info)
     if cfg.reverse_regional:
-        text, more = reverse_regional(text, cfg.target, cfg, info, doc.metadata.get("url"))
+        text, more = reverse_regional(text, cfg.target, cfg, info, doc.metadata.get("url"), doc.text)
         changes += more
     if cfg.fix_punctuation:
         text, more = fix_punctuation(text, info, cfg.mojibake_window_chars)

@@ -668,3 +668,19 @@ def test_mainland_words_holding_a_taiwan_term_are_kept_whole() -> None:
     assert {"理查德", "电子音乐"} <= table.kept
     out, _ = run(_s2twp(S2TWP_NOTE) + "理查德喜欢电子音乐，乍得在非洲。")
     assert out.endswith("理查德喜欢电子音乐，乍得在非洲。") and out.startswith(S2TWP_NOTE)
+
+
+def test_opencc_tai_counts_as_mainland_evidence_only_without_tai_and_corner_quotes() -> None:
+    # two Taiwan-only terms (軟體, 登入) and curly quotes: one piece of mainland evidence short;
+    # s2t's 臺 (a mainland 平台 through s2twp) is the second
+    original = "“我要留言”：在平台的软件上登录。"
+    damaged = _s2twp(original)
+    assert "平臺" in damaged and "軟體" in damaged and "登入" in damaged
+    out, changes = run(damaged)
+    assert out == original
+    assert "臺" in of(changes, "phrase:", "replace")[0].detail["mainland_markers"]
+    # a Taiwanese writer's 台, or 「」 beside 臺, is no such evidence: the vocabulary stays
+    for text in (damaged.replace("臺", "台"), damaged.replace("“", "「").replace("”", "」")):
+        out, changes = run(text)
+        assert "软体" in out and "登入" in out
+        assert of(changes, "phrase:regional", "flag")
