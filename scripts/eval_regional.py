@@ -202,18 +202,17 @@ def _label(damaged: str, span: tuple[int, int], table: Any) -> str:
     return "+".join(words) or damaged[span[0]:span[1]] or "∅"
 
 
-def _alternatives(table: Any, term: str) -> list[str]:
-    """The mainland words a Taiwan term of the tables can stand for, in the table's script."""
+def _alternatives(table: Any, term: str, target: str) -> list[str]:
+    """The mainland words a Taiwan term of the tables can stand for, in the target script."""
     options = {p.mainland for p in table.readings.get(term, ()) if p.mainland}
     data = regional_data()
-    target = next(t for t in ("hans", "hant", "tw", "hk") if phrase_table(t) is table)
     hant = to_script(term, "hant")
     options |= {to_script(k, target) for k in data["inverse"].get(hant, ())}
     return sorted(options)
 
 
 def _split(ideal: str, damaged: str, out: str, span: tuple[int, int], d_span: tuple[int, int],
-           o_span: tuple[int, int], table: Any) -> list[tuple[str, str, str]] | None:
+           o_span: tuple[int, int], table: Any, target: str) -> list[tuple[str, str, str]] | None:
     """A region of two or more Taiwan terms whose output is neither the original nor the
     damage, read term by term: (term, original word, restored or missed) for each term s2twp
     changed, when the output is each term either given back exactly or left as s2twp wrote it;
@@ -248,7 +247,7 @@ def _split(ideal: str, damaged: str, out: str, span: tuple[int, int], d_span: tu
             at = e
         return "".join(pieces) + d[at:]
 
-    truth = next((c for c in itertools.product(*[[t, *_alternatives(table, t)] for _s, _e, t in terms])
+    truth = next((c for c in itertools.product(*[[t, *_alternatives(table, t, target)] for _s, _e, t in terms])
                   if build(c) == i), None)
     if truth is None:
         return None
@@ -259,7 +258,8 @@ def _split(ideal: str, damaged: str, out: str, span: tuple[int, int], d_span: tu
     return None
 
 
-def compare_line(ideal: str, damaged: str, out: str, tally: Tally, table: Any = None) -> None:
+def compare_line(ideal: str, damaged: str, out: str, tally: Tally, table: Any = None,
+                 target: str = "hans") -> None:
     """Word-level comparison of one line: regions where s2twp changed `ideal` (a region is a
     difflib change grown over changes at most one character apart: 用戶 → 使用者 is one)."""
     if ideal == damaged == out:
@@ -279,7 +279,7 @@ def compare_line(ideal: str, damaged: str, out: str, tally: Tally, table: Any = 
         d = damaged[slice(*d_span)]
         o = out[slice(*o_span)]
         outcome = "restored" if o == ideal[a:b] else "missed" if o == d else "wrong"
-        split = (_split(ideal, damaged, out, (a, b), d_span, o_span, table)
+        split = (_split(ideal, damaged, out, (a, b), d_span, o_span, table, target)
                  if outcome == "wrong" and table is not None else None)
         if split:  # two words side by side, one given back and one left: counted apart
             for term, original, word_outcome in split:
@@ -308,7 +308,7 @@ def evaluate_text(text: str, target: str, **cfg: Any) -> Tally:
     tally = Tally()
     table = phrase_table(target)
     for line in zip(ideal.split("\n"), damaged.split("\n"), out.split("\n"), strict=True):
-        compare_line(*line, tally, table)
+        compare_line(*line, tally, table, target)
     return tally
 
 
