@@ -26,8 +26,11 @@ Three passes, in this order, each recorded in the trail:
    and left) and Taiwan words for several mainland words (介面: 接口 or 界面). It applies only
    to a signed document: enough distinct Taiwan-only terms, most of them outnumbering the
    mainland word they stand for, beside mainland evidence (``data/script_mainland_markers.tsv``,
-   curly quotes without 「」, a ``.cn`` URL), and never under a Taiwan or Hong Kong URL: a
-   genuine Taiwanese or Hong Kong text changes characters only. OpenCC's ``tw2sp`` is not
+   curly quotes without 「」, OpenCC's 臺 in an input without 台, a ``.cn`` URL), and never
+   under a Taiwan or Hong Kong URL: a genuine Taiwanese or Hong Kong text changes characters
+   only. A Taiwan word that a mainland writer often uses too (jieba's mainland word counts, in
+   the generated table: 指標, 載入) is flagged and left, and jieba's words that hold a Taiwan
+   term (理查德, 生產資料) are kept whole. OpenCC's ``tw2sp`` is not
    used: it rewrites genuine mainland words (建立 → 創建, 核心 → 內核) without asking.
 3. **Punctuation width** — the seeds had full-width punctuation flattened to ASCII between
    Chinese characters ("實施意見,推進"). ``, : ; ? ! ( )`` next to CJK text are restored to
@@ -107,6 +110,12 @@ class ConvertConfig:
     # 「」): seed 001 has 信息 視頻 渠道 質量 網上 and its quotes. No genuine Big5 text of the
     # corpus has a mainland word, and one of twelve has curly quotes, so two pieces, not one.
     min_mainland_markers: int = 2
+    # Distinct signature terms past which one piece of mainland evidence is enough (terms),
+    # when the text has no Taiwan/HK corner quotes 「」: a mainland tech page through s2twp
+    # carries many Taiwan-only terms and few mainland words s2twp leaves (issue #22: the
+    # corpus's 12,000-character forum page has 6 terms and only 對接). No genuine Big5 text of
+    # the corpus has a mainland marker at all, and those with 3 or more terms all write 「」.
+    strong_signature_terms: int = 3
     # Share of the distinct signature terms that outnumber, in the document, the mainland word
     # each stands for (a ratio): a converter rewrites its words throughout, a mainland writer
     # quoting Taiwan words has the mainland word beside each. Seed 001: 9 of 10 (its mirror
@@ -116,6 +125,19 @@ class ConvertConfig:
     # report (the seeds are 2,000-10,000); past that the step would count a book again for a
     # decision made long before, and issue #6's 20 MB/s counts every pass.
     evidence_chars: int = 100_000
+    # When a Taiwan word s2twp writes is also an ordinary mainland word (s2twp writes 指標 for
+    # 指針, and 指標, an indicator, is one of the commonest mainland words), measured by jieba's
+    # mainland word counts (scripts/make_opencc_regional.py): such a word, without a row in
+    # script_regional_phrases.tsv, is flagged and left, never restored or counted as evidence.
+    # Count: at least 10 in jieba's dictionary (counts), above the 2-3 it gives the words it
+    # took from word lists rather than counted text (暫存器, 控制代碼 have 3), so a Taiwan word
+    # merely listed is not taken for mainland usage; jieba's text predates the smartphone, so
+    # newer mainland words count low (截圖 16 against 截屏 0) and a higher bar would miss them.
+    # Share: the Taiwan word is at least 15 % of the mainland uses of the
+    # two (a ratio): a restore by default would then be wrong one time in seven or more, and
+    # issue #22 allows one in a thousand (指標 91 %, 通道 89 %, 陣列 19 %, 截圖 100 %; 晶片 3 %, 簡訊 5 %).
+    ordinary_min_count: int = 10
+    ordinary_share: float = 0.15
     # Characters of context either side of a phrase kept in its change record (characters).
     context_chars: int = 8
     # Characters before/after a term searched by its keep_before/keep_after rules (characters):
@@ -424,6 +446,11 @@ class Phrase:
     term is itself an ordinary mainland word that s2twp rewrites (程序 for 進程, 文件 for 文檔),
     so it is restored only in a document that s2twp converted throughout (no word s2twp
     rewrites is left in it); another converter may have left the writer's own 程序 standing.
+    `other_converter`: s2twp never writes the term (seed 001's 套用, 契約 come from another
+    converter), so it is restored only in a document s2twp did not convert throughout: where
+    s2twp did, the term is the writer's own (a mainland 契約 in a translated constitution).
+    `throughout`: in a document s2twp converted throughout, every occurrence the keep rules do
+    not keep is restored, whatever the restore rules say (the decisions file says when).
     """
 
     taiwan: str
@@ -435,6 +462,8 @@ class Phrase:
     restore_after: re.Pattern[str] | None
     evidence: str
     needs_s2twp: bool = False
+    other_converter: bool = False
+    throughout: bool = False
 
     @property
     def conditional(self) -> bool:
@@ -539,15 +568,40 @@ def _rule(conv: Callable[[str], str], pattern: str) -> re.Pattern[str] | None:
     return re.compile(conv(pattern)) if pattern else None
 
 
+def mainland_share(data: Mapping[str, Any], taiwan: str, mainland: Iterable[str]) -> tuple[int, float]:
+    """jieba's mainland count of a Taiwan word (Traditional) and its share of the mainland uses
+    of it and the mainland words it stands for (`ConvertConfig.ordinary_share`).
+
+    >>> mainland_share(regional_data(), "指標", ["指針"])[1] > 0.5
+    True
+    """
+    freq: Mapping[str, int] = data.get("mainland_freq", {})
+    own = freq.get(to_script(taiwan, "hans"), 0)
+    theirs = sum(freq.get(to_script(word, "hans"), 0) for word in mainland)
+    return own, own / (own + theirs) if own + theirs else 0.0
+
+
+def _ordinary_row(data: Mapping[str, Any], row: Mapping[str, str], min_count: int, min_share: float) -> bool:
+    """Whether a decisions row would restore its word everywhere though a mainland writer often
+    uses it (載入: 356 in jieba, 82 % against 加載): then it is flagged instead, unless the row
+    says `throughout` (decided with keep rules: 支援)."""
+    if row["restore_before"] or row["restore_after"] or row["throughout"] == "yes":
+        return False
+    count, share = mainland_share(data, row["taiwan"], [row["mainland"]])
+    return count >= min_count and share >= min_share
+
+
 @functools.cache
-def phrase_table(target: str) -> PhraseTable:
+def phrase_table(target: str, ordinary_min_count: int = ConvertConfig.ordinary_min_count,
+                 ordinary_share: float = ConvertConfig.ordinary_share) -> PhraseTable:
     """The regional tables converted to `target` with the same OpenCC config as the text, so
     they match a document whether it arrived in Simplified or Traditional.
 
     The generated inverse gives every Taiwan word s2twp writes; a row of the decisions file
     for a term replaces the default reading (restore, counting as signature); a term that
     stands for several mainland words and has no row is flagged and left; so is one that s2twp
-    keeps as it is elsewhere (預設), since a mainland writer uses it too.
+    keeps as it is elsewhere (預設), or that jieba's counts show a mainland writer uses often
+    (指標: `mainland_share`), since a mainland writer uses it too.
     """
     conv = functools.partial(to_script, target=target)
     data = regional_data()
@@ -563,20 +617,28 @@ def phrase_table(target: str) -> PhraseTable:
         if taiwan in rows:
             phrases = tuple(Phrase(
                 taiwan=conv(taiwan),
-                mainland=None if row["mainland"] == "-" else conv(row["mainland"]),
+                mainland=None if row["mainland"] == "-"
+                or _ordinary_row(data, row, ordinary_min_count, ordinary_share) else conv(row["mainland"]),
                 signature=row["signature"] == "yes",
                 keep_before=_rule(conv, row["keep_before"]),
                 keep_after=_rule(conv, row["keep_after"]),
                 restore_before=_rule(conv, row["restore_before"]),
                 restore_after=_rule(conv, row["restore_after"]),
                 evidence=row["evidence"],
-                needs_s2twp=needs_s2twp) for row in rows[taiwan])
+                needs_s2twp=needs_s2twp,
+                other_converter=taiwan not in inverse,
+                throughout=row["throughout"] == "yes") for row in rows[taiwan])
         else:
-            alone = len(keys) == 1 and taiwan not in data["kept"]
+            count, share = mainland_share(data, taiwan, keys)
+            ordinary = count >= ordinary_min_count and share >= ordinary_share
+            alone = len(keys) == 1 and taiwan not in data["kept"] and not ordinary
             why = (f"OpenCC TWPhrases writes {taiwan} for {' and '.join(keys)}"
                    + ("" if alone else "; flagged and left: "
                       + ("it stands for several mainland words" if len(keys) > 1
-                         else "s2twp keeps it as it is elsewhere, so a mainland writer uses it")))
+                         else "s2twp keeps it as it is elsewhere, so a mainland writer uses it"
+                         if taiwan in data["kept"] else
+                         f"a mainland writer uses it too (jieba: {count}, {share:.0%} of the "
+                         "mainland uses of the two)")))
             phrases = (Phrase(conv(taiwan), conv(keys[0]) if alone else None,
                               alone and not needs_s2twp, None, None, None, None, why, needs_s2twp),)
         # A pair the target script spells alike (臺積電 for 台積電, in hans) is no vocabulary.
@@ -585,7 +647,9 @@ def phrase_table(target: str) -> PhraseTable:
             readings[conv(taiwan)] = phrases
     # A kept word matters only where it holds a Taiwan term (方程式 holds 程式, 司法程序 holds
     # 程序); the others (數字) would only cost a match each.
-    kept = frozenset(k for k in (conv(k) for k in data["kept"])
+    # jieba's mainland words holding a Taiwan term (理查德, 生產資料: make_opencc_regional.py)
+    # are kept the same way.
+    kept = frozenset(k for k in (conv(k) for k in (*data["kept"], *data.get("kept_mainland", ())))
                      if k not in readings and any(t in k for t in readings))
     markers = {conv(row["marker"]) for row in marker_rows()}
     words = (*sorted(readings), *sorted(kept))
@@ -608,6 +672,7 @@ def phrase_table(target: str) -> PhraseTable:
         signature=frozenset(t for t, ps in readings.items() if any(p.signature for p in ps)),
         plain={t: ps[0].mainland for t, ps in readings.items()
                if len(ps) == 1 and ps[0].mainland and not ps[0].conditional and not ps[0].needs_s2twp
+               and not ps[0].other_converter
                and ps[0].keep_before is None and ps[0].keep_after is None})
 
 
@@ -659,18 +724,27 @@ def _line_starts(text: str) -> list[int]:
     return list(itertools.accumulate(map(operator.add, lengths, itertools.repeat(1)), initial=0))[:-1]
 
 
-def _markers(table: PhraseTable, text: str, enough: int) -> list[str]:
+def _markers(table: PhraseTable, text: str, enough: int, source: str = "") -> list[str]:
     """Distinct mainland markers in `text`, the search stopping at `enough` of them: the
     evidence the decision needs (a genuine Taiwanese text is scanned to the end and has none).
+    `source` is the text as the step received it, before OpenCC (see 臺 below).
 
     >>> _markers(phrase_table("hant"), "信息渠道的視頻質量", 3)
     ['信息', '渠道', '視頻']
+    >>> _markers(phrase_table("hans"), "平台", 3, source="平臺與臺灣")
+    ['臺']
     """
     found: dict[str, None] = {}
     # Mainland punctuation: curly quotes, never the corner brackets Taiwan and Hong Kong write
     # (every corpus Big5 text with quotes has 「」 but one; s2twp leaves quotes as they are).
     if "“" in text and "「" not in text:
         found["“”"] = None
+    # OpenCC's hand: s2t writes 臺 for every 台 of a Simplified text (平臺, 出臺, 臺灣), and no
+    # Taiwan variant pass turns it back, while Taiwanese writing on the web says 台 (every
+    # corpus Big5 text with either has 台 and none has 臺). Taiwan's official texts write 臺,
+    # with 「」: so 臺 without any 台 counts only in a text without corner quotes.
+    if "臺" in source and "台" not in source and "「" not in source:
+        found["臺"] = None
     for m in table.markers.finditer(text):
         found[m.group()] = None
         if len(found) >= enough:
@@ -733,19 +807,49 @@ def _decide(readings: tuple[Phrase, ...], text: str, starts: list[int], window: 
             own = matches(phrase.keep_before, phrase.keep_after)
             decided = [d or (OWN_SENSE if o else None) for d, o in zip(decided, own, strict=True)]
     for phrase in readings:
-        if phrase.mainland is None or (phrase.needs_s2twp and not s2twp_throughout):
+        if (phrase.mainland is None or (phrase.needs_s2twp and not s2twp_throughout)
+                or (phrase.other_converter and s2twp_throughout)):
             continue
         restore = Decision(phrase, "")
-        if not phrase.conditional:
+        if not phrase.conditional or (phrase.throughout and s2twp_throughout):
             return [d or restore for d in decided]
         hit = matches(phrase.restore_before, phrase.restore_after)
         decided = [d or (restore if h else None) for d, h in zip(decided, hit, strict=True)]
     return [d or AMBIGUOUS for d in decided]
 
 
+# Characters either side of a mainland word s2twp rewrites that `_s2twp_throughout` hands to
+# s2twp to see whether it would rewrite it there (characters): s2twp matches its longest keys
+# first, and TWPhrases' longest key is 15 characters (OpenCC 1.4.2: a transliterated name), so
+# any key that could overlap the word lies inside the window. Its segmentation could in
+# principle run on from further left; the cost of a miss is a word left flagged, not a wrong one.
+S2TWP_WINDOW = 16
+
+
+def _s2twp_throughout(table: PhraseTable, text: str) -> bool:
+    """Whether none of the mainland words s2twp rewrites is left in `text` as s2twp reads it.
+
+    A mainland word found by `table.rewritten` is left only where s2twp would rewrite it: its
+    own segmentation may read the characters as other words (較低級別 is 較低 + 級別 to it, so
+    the 低級 inside is not its 低級 → 低階). Each one found is put, with its neighbours, through
+    s2twp and s2tw (the same without the phrase table): if they agree, s2twp would not have
+    rewritten it. Looked at only until one counts, in a signed document.
+
+    >>> t = phrase_table("hans")
+    >>> _s2twp_throughout(t, "得以法律将这类较低级别官员"), _s2twp_throughout(t, "数据")
+    (True, False)
+    """
+    for m in table.rewritten.finditer(text):
+        window = text[max(0, m.start() - S2TWP_WINDOW):m.end() + S2TWP_WINDOW]
+        if str(converter("s2twp.json").convert(window)) != str(converter("s2tw.json").convert(window)):
+            return False
+    return True
+
+
 def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str, str],
-                     url: object = None) -> tuple[str, list[Change]]:
+                     url: object = None, source: str = "") -> tuple[str, list[Change]]:
     """Give an over-converted mainland document its own words back (seed 001, issue #22).
+    `source` is the document as the step received it, before OpenCC (its 臺: `_markers`).
 
     Only when the document carries the signature (`ConvertConfig`): enough distinct Taiwan
     terms no mainland writer uses, outnumbering the mainland words the same converter rewrites,
@@ -765,7 +869,7 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
     >>> reverse_regional(taiwan, "hant", cfg, {})[0] == taiwan   # no mainland vocabulary
     True
     """
-    table = phrase_table(target)
+    table = phrase_table(target, cfg.ordinary_min_count, cfg.ordinary_share)
     indexes, at, ends = find_terms(table, text)  # leftmost longest
     if not indexes:  # most documents stop here
         return text, []
@@ -812,13 +916,15 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
                 break
             if sample[t] > (text.count(mainland_of[t], 0, limit) if mainland_of[t] else 0):
                 consistent.append(t)
-        markers = _markers(table, text, cfg.min_mainland_markers)
+        markers = _markers(table, text, cfg.min_mainland_markers, source)
         evidence["consistent_terms"] = consistent
         evidence["mainland_markers"] = markers
         if len(consistent) < cfg.min_consistent_share * len(signature):
             why = ("the mainland words its Taiwan terms stand for are there beside them: "
                    "Taiwan words quoted in a mainland text, not an over-converted one")
-        elif len(markers) < cfg.min_mainland_markers and not host.endswith(MAINLAND_HOSTS):
+        elif (len(markers) < cfg.min_mainland_markers and not host.endswith(MAINLAND_HOSTS)
+              and not (markers and len(signature) >= cfg.strong_signature_terms
+                       and "「" not in text)):
             why = "no mainland vocabulary beside it, so it reads as a genuine Taiwanese or Hong Kong text"
     log.debug("regional vocabulary: %s signed=%s", evidence, not why)
     if why:
@@ -829,7 +935,7 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
 
     # Converted by s2twp throughout: none of the mainland words it rewrites is left (looked
     # for only in a signed document: it is the longest search of the step).
-    s2twp_throughout = table.rewritten.search(text) is None
+    s2twp_throughout = _s2twp_throughout(table, text)
     evidence["s2twp_throughout"] = s2twp_throughout
     # Each term's occurrences are decided together; a term without rules needs no context.
     # Each occurrence's line, for the changes' "where", in C (a map over the list).
@@ -1165,7 +1271,7 @@ def convert(doc: Document, cfg: ConvertConfig) -> Explained:
         return Explained(text=doc.text)
     text, changes = _convert_script(doc.text, cfg.target, cfg.pair_sample_chars, info)
     if cfg.reverse_regional:
-        text, more = reverse_regional(text, cfg.target, cfg, info, doc.metadata.get("url"))
+        text, more = reverse_regional(text, cfg.target, cfg, info, doc.metadata.get("url"), doc.text)
         changes += more
     if cfg.fix_punctuation:
         text, more = fix_punctuation(text, info, cfg.mojibake_window_chars)

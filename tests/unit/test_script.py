@@ -578,3 +578,109 @@ def test_taiwan_words_quoted_beside_the_mainland_ones_are_not_a_signature() -> N
     assert out.endswith(to_script("台灣把軟件叫軟體，把網絡叫網路，把優化叫最佳化。", "hant"))
     (flag,) = of(changes, "phrase:regional", "flag")
     assert "beside them" in flag.why and len(flag.detail["signature_terms"]) >= 2
+
+
+# --- issue #22, second pass: the gate, jieba's counts, s2twp's own words -----------------------
+
+# A mainland tech note as s2twp writes it: four Taiwan-only terms (專案 程式碼 原始碼 登入),
+# one mainland word s2twp leaves (對接), no quotes of either kind.
+S2TWP_NOTE = to_script("开发这个项目要对接公司的代码和源代码，用户登录后修改项目代码。", "hans")
+
+
+def _s2twp(text: str) -> str:
+    return str(script.converter("s2twp.json").convert(text))
+
+
+def test_a_strong_signature_needs_one_mainland_marker() -> None:
+    damaged = _s2twp(S2TWP_NOTE)
+    assert "專案" in damaged and "程式碼" in damaged and "對接" in damaged
+    out, changes = run(damaged)
+    assert out == S2TWP_NOTE
+    detail = of(changes, "phrase:", "replace")[0].detail
+    assert len(detail["signature_terms"]) >= ConvertConfig().strong_signature_terms
+    assert detail["mainland_markers"] == ["对接"]
+    # with Taiwan corner quotes beside it, one marker is not enough: it reads as Taiwanese
+    quoted = "「" + damaged + "」"
+    out, changes = run(quoted)
+    assert "专案" in out and "程式码" in out
+    (flag,) = of(changes, "phrase:regional", "flag")
+    assert "no mainland vocabulary" in flag.why
+    # and without the marker there is nothing mainland beside the Taiwan terms
+    out, _ = run(damaged.replace("對接", "銜接"))
+    assert "专案" in out
+
+
+def test_a_taiwan_word_a_mainland_writer_often_uses_is_flagged_not_restored() -> None:
+    table = script.phrase_table("hans")
+    count, share = script.mainland_share(script.regional_data(), "指標", ["指針"])
+    assert count >= ConvertConfig().ordinary_min_count and share >= ConvertConfig().ordinary_share
+    (reading,) = table.readings["指标"]
+    assert reading.mainland is None and "指标" not in table.signature
+    assert "jieba" in reading.evidence
+    # a rare Taiwan word keeps its plain reading: 軟體 is restored and counts as evidence
+    assert table.plain["软体"] == "软件" and "软体" in table.signature
+    # the mainland 指標 (an indicator) survives a signed document
+    text = _s2twp(S2TWP_NOTE) + "各項指標均已達到。"
+    out, changes = run(text)
+    assert out.startswith(S2TWP_NOTE) and out.endswith("各项指标均已达到。")
+    assert of(changes, "phrase:指标", "flag")
+
+
+def test_another_converters_word_is_the_writers_own_where_s2twp_converted_throughout() -> None:
+    # 契約 is seed 001's converter's word for 合同, never s2twp's: in a text s2twp converted
+    # throughout it is the writer's own (a mainland 契約 in a translated constitution)
+    text = _s2twp(S2TWP_NOTE + "双方签订契约。")
+    out, changes = run(text)
+    assert out.endswith("双方签订契约。") and "专案" not in out
+    assert of(changes, "phrase:", "replace")[0].detail["s2twp_throughout"] is True
+    # seed 001 (another converter: s2twp's mainland words are still there) gets 合同 back
+    out, _ = run(SEED_001.read_text(encoding="utf-8"))
+    assert "电子合同" in out and "电子契约" not in out
+
+
+def test_s2twp_throughout_reads_words_as_s2twp_segments_them() -> None:
+    table = script.phrase_table("hans")
+    # 較低級別 is 較低 + 級別 to s2twp: the 低級 inside is not its 低級 → 低階
+    assert table.rewritten.search("这类较低级别官员") is not None
+    assert script._s2twp_throughout(table, "这类较低级别官员")
+    assert not script._s2twp_throughout(table, "这类低级错误")
+
+
+def test_a_throughout_row_restores_without_its_context_where_s2twp_converted_throughout() -> None:
+    # 資訊 needs a word that goes with 信息 after it, unless s2twp converted the text throughout
+    text = _s2twp(S2TWP_NOTE + "请补充个人信息。")
+    assert "個人資訊。" in text
+    out, _ = run(text)
+    assert out.endswith("请补充个人信息。")
+    (reading,) = script.phrase_table("hans").readings["资讯"]
+    assert reading.throughout and reading.conditional
+    # the news sense is still kept: 熱點資訊 is the writer's own
+    out, _ = run(_s2twp(S2TWP_NOTE) + "熱點資訊。")
+    assert out.endswith("热点资讯。")
+
+
+def test_mainland_words_holding_a_taiwan_term_are_kept_whole() -> None:
+    # jieba's counts name them (make_opencc_regional.py): 理查德 holds s2twp's 查德 (乍得),
+    # 電子音樂 its 子音 (輔音), 生產資料 its 資料 (數據)
+    kept = set(script.regional_data()["kept_mainland"])
+    assert {"理查德", "电子音乐", "生产资料"} <= kept
+    table = script.phrase_table("hans")
+    assert {"理查德", "电子音乐"} <= table.kept
+    out, _ = run(_s2twp(S2TWP_NOTE) + "理查德喜欢电子音乐，乍得在非洲。")
+    assert out.endswith("理查德喜欢电子音乐，乍得在非洲。") and out.startswith(S2TWP_NOTE)
+
+
+def test_opencc_tai_counts_as_mainland_evidence_only_without_tai_and_corner_quotes() -> None:
+    # two Taiwan-only terms (軟體, 登入) and curly quotes: one piece of mainland evidence short;
+    # s2t's 臺 (a mainland 平台 through s2twp) is the second
+    original = "“我要留言”：在平台的软件上登录。"
+    damaged = _s2twp(original)
+    assert "平臺" in damaged and "軟體" in damaged and "登入" in damaged
+    out, changes = run(damaged)
+    assert out == original
+    assert "臺" in of(changes, "phrase:", "replace")[0].detail["mainland_markers"]
+    # a Taiwanese writer's 台, or 「」 beside 臺, is no such evidence: the vocabulary stays
+    for text in (damaged.replace("臺", "台"), damaged.replace("“", "「").replace("”", "」")):
+        out, changes = run(text)
+        assert "软体" in out and "登入" in out
+        assert of(changes, "phrase:regional", "flag")
