@@ -233,11 +233,13 @@ class PhaseBar:
 
 
 def _summary_line(d: dict[str, Any], rerun: bool = False) -> str:
-    fate = "already archived" if rerun and d["disposition"] != "rejected" else d["disposition"]
-    if fate == "rejected":
-        return f"{fate:<17} {d['path']}  {d.get('step')}: {d.get('reason')} ({d.get('message')})"
+    settled = d["disposition"] in ("rejected", "skipped")
+    fate = "already archived" if rerun and not settled else d["disposition"]
+    path = d["path"] + (f"#{d['warc']['offset']}" if d.get("warc") else "")   # a WARC record
+    if settled:
+        return f"{fate:<17} {path}  {d.get('step')}: {d.get('reason')} ({d.get('message')})"
     title = (d.get("title") or "").replace("\n", " ")[:40]
-    return (f"{fate:<17} {d['path']}  {d['record']}  {d.get('encoding')}  "
+    return (f"{fate:<17} {path}  {d['record']}  {d.get('encoding')}  "
             f"{d.get('chars')} chars  {title}")
 
 
