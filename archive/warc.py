@@ -13,7 +13,8 @@ exactly what the archive keeps:
   is undone of its transfer encoding (chunked) and content encoding (gzip, deflate) here, read
   at most `max_bytes` (the per-input limit), and the `Content-Type` charset goes to decode as
   evidence (`decoding["http_charset"]`);
-- every other record is `Skipped` with a reason (`warc_request`, `warc_metadata`,
+- every other record is `Skipped` with a reason (`warc_request`, `warc_metadata` (also a
+  crawler's own `resource` under a `metadata:` URI, as wget writes its log),
   `warc_warcinfo`, `warc_revisit` naming the capture it repeats, `warc_not_text`,
   `warc_http_status`), never dropped silently;
 - `WARC-Block-Digest` and `WARC-Payload-Digest` are checked when present (warcio computes them
@@ -105,8 +106,13 @@ class WarcRecordRef:
                 "target_uri": self.target_uri,
                 "format": "arc" if self.path.lower().endswith((".arc", ".arc.gz")) else "warc"}
 
-    def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+    @classmethod
+    def from_source(cls, source: dict[str, Any], file: str | os.PathLike[str]) -> WarcRecordRef:
+        """The record a record's `sources` entry names, to be read from `file` (its raw/<sha256>):
+        how the payload of an archived record is found again (the report replays it)."""
+        w = source["warc"]
+        return cls(w["file"], os.fspath(file), w["file_sha256"], w.get("file_bytes", 0),
+                   source.get("mtime"), w["offset"])
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ def scan(path: Path, raw_dir: Path | None) -> Iterator[WarcRecordRef]:
         found = 0
         with open(file, "rb") as fh:
             fh.seek(start)
-            it = _iterator(fh)
+            it = _iterator(fh, check_digests=False)     # the worker checks them
             offset = start
             try:
                 for rec in it:
@@ -177,10 +183,10 @@ def scan(path: Path, raw_dir: Path | None) -> Iterator[WarcRecordRef]:
                 it.close()
 
 
-def _iterator(fh: Any) -> Any:
+def _iterator(fh: Any, check_digests: bool = True) -> Any:
     from warcio.archiveiterator import ArchiveIterator
 
-    return ArchiveIterator(fh, arc2warc=True, check_digests=True)
+    return ArchiveIterator(fh, arc2warc=True, check_digests=check_digests)
 
 
 def _head(file: str) -> bytes:
@@ -338,7 +344,8 @@ def _outcome(rec: Any, facts: dict[str, Any], ref: WarcRecordRef, cfg: WarcConfi
     declared = rec.rec_headers.get_header("Content-Length")
     length = _status(declared)
     if length is None or length < 0:
-        return Rejected(STEP, "warc_bad_length", f"the record's length {declared!r} is not a byte count")
+        return Rejected(STEP, "warc_bad_length", f"the record's length ({declared!r}) is not a byte count"
+                        if declared is not None else "the record has no Content-Length")
     if kind in SKIP_TYPES:
         message = f"a {kind} record is not a document"
         if kind == "revisit":
@@ -346,6 +353,9 @@ def _outcome(rec: Any, facts: dict[str, Any], ref: WarcRecordRef, cfg: WarcConfi
                        f"(record {facts.get('refers_to')}, captured {facts.get('refers_to_date')}): "
                        "the payload is that capture's")
         skip = Skipped(SKIP_TYPES[kind], message)
+    elif kind == "resource" and (facts.get("target_uri") or "").lower().startswith("metadata:"):
+        # wget --warc-file stores its arguments and log as resources under metadata:// URIs
+        skip = Skipped("warc_metadata", "a crawler's own resource (a metadata: URI), not a capture")
     elif kind not in ("response", "resource"):
         skip = Skipped("warc_other_record", f"a record of type {kind!r} is not a document")
     elif kind == "response" and rec.http_headers is None:
@@ -365,11 +375,12 @@ def _outcome(rec: Any, facts: dict[str, Any], ref: WarcRecordRef, cfg: WarcConfi
         return Rejected(STEP, "too_large", f"a record block of {length} bytes is over the "
                         f"{max_bytes}-byte input limit: not read", {"bytes": length})
     payload = _payload(rec, facts, max_bytes)
-    if isinstance(payload, Rejected):
-        return payload
+    if isinstance(payload, Rejected) and payload.reason == "too_large":
+        return payload                     # not read further: the rest of the block is not checked
+    # A short or altered block explains a body that does not decode: that is the reason given.
     damage = _drain_and_check(rec, facts)
-    if damage is not None:
-        return damage
+    if damage is not None or isinstance(payload, Rejected):
+        return damage or payload
     source = Source.from_bytes(ref.path, payload, ref.mtime)
     decoding = {"http_charset": facts["http_charset"]} if "http_charset" in facts else {}
     html = media_type(facts.get("content_type")) in ("text/html", "application/xhtml+xml")
@@ -459,7 +470,8 @@ def _drain_and_check(rec: Any, facts: dict[str, Any]) -> Rejected | None:
         pass
     if getattr(raw, "limit", 0) > 0:
         return Rejected(STEP, "warc_truncated", f"the record block ends {raw.limit} bytes before its "
-                        "Content-Length")
+                        "Content-Length (the file is cut, or, gzipped, the record's gzip member ends "
+                        "before the record does)")
     checker = getattr(rec, "digest_checker", None)
     problems = [p for p in (checker.problems if checker else []) if "unknown hash" not in p]
     if problems:

@@ -155,8 +155,7 @@ def test_each_page_has_the_loose_files_text_and_its_capture_provenance(crawl, tm
         assert w["record_id"].startswith("<urn:uuid:") and w["date"] == rec["metadata"]["captured_at"]
         assert w["digests_verified"] is True and isinstance(w["offset"], int)
         # The payload can be found from the record: the WARC is in the raw store, at that offset.
-        ref = warc.WarcRecordRef(w["file"], str(next(root.glob(f"run-*/v1/content/raw/{warc_sha}"))),
-                                 warc_sha, w["file_bytes"], None, w["offset"])
+        ref = warc.WarcRecordRef.from_source(src, next(root.glob(f"run-*/v1/content/raw/{warc_sha}")))
         doc = warc.read_record(ref, warc.WarcConfig(), 1 << 20).outcome
         assert doc.raw == pages[name]
     gbk = by_url["http://example.cn/gbk.html"]["sources"][0]
@@ -288,3 +287,52 @@ def test_the_nightly_flow_takes_a_warc_from_the_inbox(tmp_path, seed_paths):
     assert audit(root) == []
     sha = hashlib.sha256((inbox / "crawl.warc.gz").read_bytes()).hexdigest()
     assert (summary.object_path / "v1" / "content" / "raw" / sha).read_bytes() == (inbox / "crawl.warc.gz").read_bytes()
+
+
+def test_the_report_replays_each_capture_from_the_kept_warc(crawl, tmp_path):
+    """The report finds a WARC record's payload in the WARC kept in the object and replays it with
+    the HTTP charset the worker had: today's code gives the archived text, no warning."""
+    from archive import report
+
+    _, root, _ = crawl
+    gbk = next(r for r in records(root).values() if r["metadata"]["url"] == "http://example.cn/gbk.html")
+    built = report.build(root, gbk["archived_in"], out=tmp_path / "report")
+    pages = {rid: (tmp_path / "report" / "docs" / f"{rid}.html").read_text(encoding="utf-8")
+             for rid in built.document_pages}
+    assert len(pages) == 5 and gbk["id"] in pages
+    for html in pages.values():
+        assert "Changes in place" in html and "not in this archive" not in html
+        assert "does not give the archived text" not in html
+
+
+def test_a_crawlers_own_resources_are_not_documents(tmp_path):
+    """wget --warc-file stores its arguments and log as text/plain resources under metadata://."""
+    path = tmp_path / "wget.warc.gz"
+    with path.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        w.write_record(w.create_warc_record("metadata://gnu.org/software/wget/warc/wget.log", "resource",
+                                            payload=BytesIO(b"--2026-12-05-- http://127.0.0.1/\n" * 20),
+                                            warc_content_type="text/plain"))
+        w.write_record(response(w, "http://example.cn/a.html", page("正文").encode(), [("Content-Type", "text/html")]))
+    root = tmp_path / "archive"
+    assert main(["run", str(path), "--archive", str(root), "-q"]) == 0
+    assert [(d["disposition"], d.get("reason")) for d in dispositions(root)] == [
+        ("skipped", "warc_metadata"), ("archived", None)]
+
+
+def test_records_are_cleaned_in_worker_processes_as_in_one(tmp_path):
+    """Two crawls in one file (gzip members concatenate): enough records for the process pool;
+    the workers read their records from the staged copy and give what one process gives."""
+    a, b = tmp_path / "a.warc.gz", tmp_path / "b.warc.gz"
+    build_crawl(a)
+    build_crawl(b)
+    both = tmp_path / "both.warc.gz"
+    both.write_bytes(a.read_bytes() + b.read_bytes())
+    fates = []
+    for jobs in ("1", "2"):
+        root = tmp_path / f"archive-{jobs}"
+        assert main(["run", str(both), "--archive", str(root), "--jobs", jobs, "-q"]) == 0
+        fates.append([(d["warc"]["offset"], d["disposition"], d.get("reason"), d.get("record"))
+                      for d in dispositions(root)])
+    assert fates[0] == fates[1] and len(fates[0]) == 24
+    assert sum(f[1] == "archived" for f in fates[0]) == 5 and sum(f[1] == "duplicate_of" for f in fates[0]) == 5
