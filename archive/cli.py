@@ -340,6 +340,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         out.append(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value}")
     for src in rec["sources"]:
         out.append(f"source: {src.get('path')}  {src.get('encoding')}  {src.get('bytes')} bytes")
+        if src.get("warc"):                          # a capture from a crawl file (issue #18)
+            w = src["warc"]
+            out.append(f"  capture: {w.get('record_type')} at offset {w.get('offset')}  {w.get('target_uri')}  "
+                       f"{w.get('date')}  HTTP {w.get('http_status')}  {w.get('content_type')}  "
+                       f"{w.get('record_id')}")
     steps: dict[str, list[dict[str, Any]]] = {}
     for p in rec["provenance"]:
         steps.setdefault(p["step"], []).append(p)

@@ -174,6 +174,9 @@ def test_a_rerun_writes_nothing_and_the_audit_is_sound(crawl, capsys):
     assert sorted(p.name for p in root.glob("run-*")) == before
     code, out, _ = _run(capsys, "audit", str(root))
     assert code == 0, out
+    rid = next(d["record"] for d in dispositions(root) if d["disposition"] == "archived")
+    code, out, _ = _run(capsys, "show", rid, "--archive", str(root))
+    assert code == 0 and "capture: response at offset " in out and "http://example.cn/a.html" in out
 
 
 def test_the_same_capture_in_two_warcs_dedups_like_any_input(crawl, tmp_path):
