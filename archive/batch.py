@@ -103,7 +103,7 @@ class CleanResult:
         """What names this input in the run id: its raw sha256; a WARC record's file and
         offset (one payload may be captured many times); what could not be read, its path."""
         if self.warc is not None:
-            return f"warc:{self.warc.get('file_sha256')}:{self.warc.get('offset')}"
+            return f"warc:{self.warc.get('file_sha256') or self.path}:{self.warc.get('offset')}"
         return self.sha256 or f"missing:{self.path}"
 
     @property
@@ -178,15 +178,13 @@ def _clean_one(path: Input, cfg: PipelineConfig, raw_dir: Path | None,
         doc, facts = read_.outcome, read_.facts
     else:
         doc, facts = read(path, max_bytes), None
-    if not isinstance(doc, Document):
-        result = CleanResult(path=str(path), sha256=None, bytes=doc.detail.get("bytes") if isinstance(
-            doc, Rejected) else None, status="rejected", step=warc.STEP, reason=doc.reason,
-            message=doc.message)
-        if isinstance(doc, Rejected):
-            result.step = doc.step
-        else:
-            result.status = "skipped"
-        return _with_warc(result, path, facts)
+    if isinstance(doc, warc.Skipped):            # a WARC record that is no document
+        return _with_warc(CleanResult(path=str(path), sha256=None, bytes=None, status="skipped",
+                                      step=warc.STEP, reason=doc.reason, message=doc.message), path, facts)
+    if isinstance(doc, Rejected):
+        return _with_warc(CleanResult(path=str(path), sha256=None, bytes=doc.detail.get("bytes"),
+                                      status="rejected", step=doc.step, reason=doc.reason,
+                                      message=doc.message), path, facts)
     if raw_dir is not None and facts is None:     # a WARC record's bytes are its staged WARC's
         stage_raw(raw_dir, doc.source.sha256, doc.raw)
     try:

@@ -10,7 +10,7 @@ A worker then reads one record (`read_record`) from the staged copy, so what is 
 exactly what the archive keeps:
 - an HTTP `response` or a `resource` whose media type is text (`WarcConfig.text_media_types`)
   and whose HTTP status is kept (`WarcConfig.http_statuses`) becomes a `Document`; its payload
-  is undone of its transfer encoding (chunked) and content encoding (gzip, deflate) here, read
+  is undone of its transfer encoding (chunked) and content encoding (gzip, deflate, br) here, read
   at most `max_bytes` (the per-input limit), and the `Content-Type` charset goes to decode as
   evidence (`decoding["http_charset"]`);
 - every other record is `Skipped` with a reason (`warc_request`, `warc_metadata` (also a
@@ -21,7 +21,7 @@ exactly what the archive keeps:
   over the block and the HTTP body as stored): a mismatch is a rejection
   (`warc_digest_mismatch`), as are a truncated block (`warc_truncated`), bad chunking
   (`warc_bad_chunking`), a body that does not decompress (`bad_content_encoding`) or uses an
-  encoding we cannot undo (`unsupported_content_encoding`, e.g. `br`);
+  encoding we cannot undo (`unsupported_content_encoding`: not gzip, deflate or br);
 - a record the scan cannot parse is a rejection (`warc_corrupt_record`; a gzip file that is not
   one member per record: `warc_gzip_not_per_record`) and the scan resumes at the next gzip
   member or `WARC/` header after it.
@@ -411,40 +411,44 @@ def _payload(rec: Any, facts: dict[str, Any], max_bytes: int) -> bytes | Rejecte
         while block := body.read(BLOCK):
             if decomp is None:
                 out += block
-            else:
-                out += decomp.decompress(block, max_bytes + 1 - len(out))
-                while decomp.unconsumed_tail and len(out) <= max_bytes:
-                    out += decomp.decompress(decomp.unconsumed_tail, max_bytes + 1 - len(out))
+            else:      # never more than the limit + 1 bytes out: a decompression bomb stops here
+                out += decomp.feed(block, max_bytes + 1 - len(out))
+                while decomp.pending() and len(out) <= max_bytes:
+                    out += decomp.drain(max_bytes + 1 - len(out))
             if len(out) > max_bytes:
                 return Rejected(STEP, "too_large", f"the payload is over the {max_bytes}-byte input "
                                 "limit: not read further", {"bytes": len(out)})
     except ChunkedDataException as exc:
         return Rejected(STEP, "warc_bad_chunking", f"the chunked transfer encoding is broken: {exc}")
-    except zlib.error as exc:
+    except Exception as exc:  # zlib.error, brotli.error: the body is not what its header says
         return Rejected(STEP, "bad_content_encoding", f"the {encoding} body does not decompress: {exc}")
     if decomp is not None and not decomp.eof:
         return Rejected(STEP, "bad_content_encoding", f"the {encoding} body ends before its stream does")
     return bytes(out)
 
 
-def _decompressor(encoding: str) -> Any:
+def _decompressor(encoding: str) -> _Zlib | _Brotli | Rejected | None:
     if encoding in ("", "identity", "none"):
         return None
     if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return _Zlib(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
-        return _Deflate()
+        return _Zlib(None)
+    if encoding == "br":
+        return _Brotli()
     return Rejected(STEP, "unsupported_content_encoding",
-                    f"Content-Encoding {encoding!r} cannot be undone here (gzip, deflate)")
+                    f"Content-Encoding {encoding!r} cannot be undone here (gzip, deflate, br)")
 
 
-class _Deflate:
-    """HTTP `deflate`: zlib-wrapped by the RFC, raw deflate by many servers; the first bytes say."""
+class _Zlib:
+    """gzip, or HTTP `deflate` (`wbits` None): zlib-wrapped by the RFC, raw deflate by many
+    servers; the first bytes say which. Output bounded per call (`max_length`)."""
 
-    def __init__(self) -> None:
-        self.d: Any = None
+    def __init__(self, wbits: int | None) -> None:
+        self.wbits = wbits
+        self.d: Any = zlib.decompressobj(wbits) if wbits is not None else None
 
-    def decompress(self, data: bytes, max_length: int) -> bytes:
+    def feed(self, data: bytes, max_length: int) -> bytes:
         if self.d is None:
             self.d = zlib.decompressobj()
             try:
@@ -453,13 +457,37 @@ class _Deflate:
                 self.d = zlib.decompressobj(-zlib.MAX_WBITS)
         return bytes(self.d.decompress(data, max_length))
 
-    @property
-    def unconsumed_tail(self) -> bytes:
-        return bytes(self.d.unconsumed_tail) if self.d is not None else b""
+    def pending(self) -> bool:
+        return bool(self.d is not None and self.d.unconsumed_tail)
+
+    def drain(self, max_length: int) -> bytes:
+        return bytes(self.d.decompress(self.d.unconsumed_tail, max_length))
 
     @property
     def eof(self) -> bool:
         return bool(self.d is not None and self.d.eof)
+
+
+class _Brotli:
+    """`br` (what browsers ask for, so browser-driven crawls store it), output bounded per call."""
+
+    def __init__(self) -> None:
+        import brotli
+
+        self.d = brotli.Decompressor()
+
+    def feed(self, data: bytes, max_length: int) -> bytes:
+        return bytes(self.d.process(data, output_buffer_limit=max_length))
+
+    def pending(self) -> bool:
+        return not self.d.can_accept_more_data()
+
+    def drain(self, max_length: int) -> bytes:
+        return bytes(self.d.process(b"", output_buffer_limit=max_length))
+
+    @property
+    def eof(self) -> bool:
+        return bool(self.d.is_finished())
 
 
 def _drain_and_check(rec: Any, facts: dict[str, Any]) -> Rejected | None:

@@ -339,3 +339,29 @@ def test_records_are_cleaned_in_worker_processes_as_in_one(tmp_path):
                       for d in dispositions(root)])
     assert fates[0] == fates[1] and len(fates[0]) == 24
     assert sum(f[1] == "archived" for f in fates[0]) == 5 and sum(f[1] == "duplicate_of" for f in fates[0]) == 5
+
+
+def test_brotli_bodies_are_undone_within_the_input_limit(tmp_path):
+    """`br`, as browser-driven crawls store it; a brotli bomb stops at [limits] max_input_bytes,
+    an unknown content encoding and a corrupt body are rejections with their reasons."""
+    brotli = pytest.importorskip("brotli")
+    path = tmp_path / "br.warc.gz"
+    with path.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        w.write_record(response(w, "http://example.cn/br.html", brotli.compress(page("布罗特利").encode()),
+                                [("Content-Type", "text/html"), ("Content-Encoding", "br")]))
+        w.write_record(response(w, "http://example.cn/bomb.html", brotli.compress(b" " * 50_000_000),
+                                [("Content-Type", "text/html"), ("Content-Encoding", "br")]))
+        w.write_record(response(w, "http://example.cn/zstd.html", b"(zstd frame)",
+                                [("Content-Type", "text/html"), ("Content-Encoding", "zstd")]))
+        w.write_record(response(w, "http://example.cn/broken.html", b"not gzip at all",
+                                [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]))
+    config = tmp_path / "limits.toml"
+    config.write_text("[limits]\nmax_input_bytes = 100000\n")
+    root = tmp_path / "archive"
+    assert main(["run", str(path), "--archive", str(root), "--config", str(config), "-q"]) == 0
+    assert [(d["disposition"], d.get("reason")) for d in dispositions(root)] == [
+        ("archived", None), ("rejected", "too_large"), ("rejected", "unsupported_content_encoding"),
+        ("rejected", "bad_content_encoding")]
+    (rec,) = records(root).values()
+    assert "布罗特利" in rec["text"] and rec["sources"][0]["warc"]["content_encoding"] == "br"
