@@ -173,8 +173,13 @@ def scan(path: Path, raw_dir: Path | None) -> Iterator[WarcRecordRef]:
                                         h.get_header("WARC-Record-ID"), h.get_header("WARC-Target-URI"))
                     offset = it.offset
                 start = None
+                if it.offset < size:        # the iterator stopped before the end: a cut record
+                    yield WarcRecordRef(name, file, sha, size, mtime, it.offset, error="warc_truncated",
+                                        message=f"the last {size - it.offset} bytes of the file are "
+                                        "no whole record (the file is cut?)")
+                    start = _next_start(file, it.offset + 1, gz)
             except Exception as exc:  # warcio raises plain Exceptions too: one bad record is its reason
-                bad = max(offset, it.offset)
+                bad = max(offset, it.offset, 0)      # a single-stream gzip gives no true offset
                 reason, message = _scan_error(exc, bad)
                 yield WarcRecordRef(name, file, sha, size, mtime, bad, error=reason, message=message)
                 start = None if reason == "warc_gzip_not_per_record" and found else \

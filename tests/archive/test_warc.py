@@ -222,8 +222,11 @@ def test_damaged_files_are_rejections_and_the_reader_goes_on(tmp_path, capsys):
     plain = tmp_path / "plain.warc"
     build_crawl(plain, gz=False)
     single.write_bytes(gzip.compress(plain.read_bytes()))
+    cut = tmp_path / "cut.warc.gz"                                  # a crawl stopped mid-member
+    cut.write_bytes(data[:members[5] - 60])
     root = tmp_path / "archive"
-    code, out, err = _run(capsys, "run", str(corrupt), str(truncated), str(single), "--archive", str(root))
+    code, out, err = _run(capsys, "run", str(corrupt), str(truncated), str(single), str(cut),
+                          "--archive", str(root))
     assert code == 0 and "Traceback" not in err
     ds = dispositions(root)
     by_file: dict[str, list[dict]] = {}
@@ -238,6 +241,8 @@ def test_damaged_files_are_rejections_and_the_reader_goes_on(tmp_path, capsys):
     assert sum(d["disposition"] in ("archived", "already_archived", "duplicate_of") for d in t) == 5
     s = by_file["single.warc.gz"]
     assert [d.get("reason") for d in s] == ["warc_warcinfo", "warc_gzip_not_per_record"]
+    assert [(d["disposition"], d.get("reason"), d["warc"]["offset"]) for d in by_file["cut.warc.gz"]][-1] == (
+        "rejected", "warc_truncated", members[4])                   # never dropped without a word
 
 
 def test_per_input_limits_hold_for_each_record(tmp_path):
