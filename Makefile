@@ -50,11 +50,13 @@ test: $(VENV)/.full browser
 # Pipeline, end to end and per-stage floors (exit 1 below a floor); then near-duplicate
 # detection at 10k and 100k paragraphs (skips itself when the corpus is absent); then
 # `docclean run` on generated distinct / syndicated / boilerplate corpora at 1× and 10×, next
-# to the peer chain (its extra is installed if it can be; the script skips it otherwise).
+# to the peer chain (its extra is installed if it can be; the script skips it otherwise). WARC
+# reading (issue #18): a run over a generated 50 MB WARC against the same pages as loose files.
 bench: $(VENV)/.core
 	-$(UV) -e ".[peer]"
 	$(BIN)/python scripts/bench_dedup.py $(CORPUS)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python scripts/eval_warc.py $(CORPUS) --mb 50
 	$(BIN)/python scripts/bench_report.py --docs 10000
 	$(BIN)/python scripts/bench_e2e.py $(BENCH_E2E_ARGS)
 

@@ -6,6 +6,10 @@ sha256 as soon as they are read, so nothing the user gave can be lost later in t
 results that travel on (in memory, or as a JSON Lines file between Airflow tasks) hold text,
 not bytes.
 
+A crawl file (WARC/ARC, `archive.warc`) is expanded here into its records, lazily: the file's
+bytes are staged once, and each record is an input of its own, read by the worker that cleans
+it (issue #18).
+
 Every input is held to `LimitsConfig` (bounded memory on hostile input): its size before it is
 read, its tag and character-reference counts before it is decoded or parsed, its text length
 after decode/extract, and the changes listed per step in its trail.
@@ -25,6 +29,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from archive import warc
 from archive.reader import Missing, path_text, read
 from cleaners import dedup, runner
 from cleaners.config import LimitsConfig, PipelineConfig
@@ -54,7 +59,7 @@ class CleanResult:
     sha256: str | None
     bytes: int | None
     mtime: str | None = None
-    status: str = "ok"                      # "ok" | "rejected"
+    status: str = "ok"                      # "ok" | "rejected" | "skipped" (a WARC record that is no document)
     step: str | None = None                 # rejecting step
     reason: str | None = None
     message: str | None = None
@@ -71,6 +76,10 @@ class CleanResult:
     minhash: list[int] = field(default_factory=list)
     fingerprints: list[int] = field(default_factory=list)
     folded: str | None = None               # the text as dedup folds it (near-duplicate checks)
+    # A record of a WARC/ARC file (issue #18): its capture provenance (`archive.warc`), and the
+    # sha256 of the file that holds its raw bytes (the WARC, kept whole) when not `sha256`.
+    warc: dict[str, Any] | None = None
+    raw_sha256: str | None = None
 
     def to_json(self) -> str:
         # Shallow: the fields are JSON already (asdict's deep copy cost more than the dump).
@@ -87,7 +96,21 @@ class CleanResult:
                  "encoding": None, "encoding_confidence": None, **self.decoding}
         if self.path_bytes is not None:
             entry["path_bytes"] = self.path_bytes
+        if self.warc is not None:
+            entry["warc"] = self.warc
         return entry
+
+    def item(self) -> str:
+        """What names this input in the run id: its raw sha256; a WARC record's file and
+        offset (one payload may be captured many times); what could not be read, its path."""
+        if self.warc is not None:
+            return f"warc:{self.warc.get('file_sha256') or self.path}:{self.warc.get('offset')}"
+        return self.sha256 or f"missing:{self.path}"
+
+    @property
+    def raw_home(self) -> str | None:
+        """The sha256 under which this input's raw bytes are kept (raw/<it>), if they are."""
+        return self.raw_sha256 or self.sha256
 
 
 def trail_json(trail: Iterable[TrailEntry], max_changes: int | None = None) -> list[dict[str, Any]]:
@@ -122,34 +145,48 @@ def _result(doc: Document | Rejected, source_doc: Document,
     return base
 
 
-def clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
+Input = Path | Missing | warc.WarcRecordRef
+
+
+def clean_one(path: Input, cfg: PipelineConfig, raw_dir: Path | None,
               stats: runner.Stats) -> CleanResult:
     """Read, stage the raw bytes, run the pipeline: never raises for one input's sake.
 
     Whatever goes wrong with this input (a bug in a step, in reading, in staging) becomes its
     rejection with reason `internal_error`, which is never final: a later run retries it.
     """
-    name, name_bytes = path_text(path.path if isinstance(path, Missing) else path)
+    name, name_bytes = path_text(path.path if isinstance(path, Missing | warc.WarcRecordRef) else path)
     try:
         result = _clean_one(path, cfg, raw_dir, stats)
     except Exception as exc:  # a bug must not end the run: record it, go on
         log.exception("cleaning failed on %s", name)
         result = CleanResult(path=name, sha256=None, bytes=None, status="rejected", step="pipeline",
                              reason=INTERNAL_ERROR, message=f"{type(exc).__name__}: {exc}")
+        if isinstance(path, warc.WarcRecordRef):
+            result.warc, result.raw_sha256 = path.facts(), path.file_sha256 or None
     result.path, result.path_bytes = name, name_bytes
     return result
 
 
-def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
+def _clean_one(path: Input, cfg: PipelineConfig, raw_dir: Path | None,
                stats: runner.Stats) -> CleanResult:
     if isinstance(path, Missing):
         return CleanResult(path=path.path, sha256=None, bytes=None, status="rejected", step="read",
                            reason=path.reason, message=path.message)
-    doc = read(path, min(cfg.decode.max_bytes, cfg.limits.max_input_bytes))
+    max_bytes = min(cfg.decode.max_bytes, cfg.limits.max_input_bytes)
+    if isinstance(path, warc.WarcRecordRef):
+        read_ = warc.read_record(path, cfg.warc, max_bytes)
+        doc, facts = read_.outcome, read_.facts
+    else:
+        doc, facts = read(path, max_bytes), None
+    if isinstance(doc, warc.Skipped):            # a WARC record that is no document
+        return _with_warc(CleanResult(path=str(path), sha256=None, bytes=None, status="skipped",
+                                      step=warc.STEP, reason=doc.reason, message=doc.message), path, facts)
     if isinstance(doc, Rejected):
-        return CleanResult(path=str(path), sha256=None, bytes=doc.detail.get("bytes"),
-                           status="rejected", step=doc.step, reason=doc.reason, message=doc.message)
-    if raw_dir is not None:
+        return _with_warc(CleanResult(path=str(path), sha256=None, bytes=doc.detail.get("bytes"),
+                                      status="rejected", step=doc.step, reason=doc.reason,
+                                      message=doc.message), path, facts)
+    if raw_dir is not None and facts is None:     # a WARC record's bytes are its staged WARC's
         stage_raw(raw_dir, doc.source.sha256, doc.raw)
     try:
         out = run_within_limits(doc, cfg, stats)
@@ -161,12 +198,18 @@ def _clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
         # which was boilerplate, is rejected by the step that emptied it.
         emptied = next((e.step for e in reversed(out.trail) if e.changed), "pipeline")
         out = Rejected(emptied, "empty_text", "no text is left after cleaning")
-    result = _result(out, doc, cfg.limits.max_trail_changes)
+    result = _with_warc(_result(out, doc, cfg.limits.max_trail_changes), path, facts)
     if result.status == "ok":   # the dedup features, computed here in the worker, not in the writer
         features = dedup.text_features(result.text, cfg.dedup)
         result.key, result.minhash, result.fingerprints = features.key, features.minhash, features.fingerprints
         result.folded = features.folded
         result.key = exact_key(result, features.key)
+    return result
+
+
+def _with_warc(result: CleanResult, path: Input, facts: dict[str, Any] | None) -> CleanResult:
+    if isinstance(path, warc.WarcRecordRef):
+        result.path, result.warc, result.raw_sha256 = path.path, facts, path.file_sha256 or None
     return result
 
 
@@ -240,19 +283,19 @@ def stage_raw(raw_dir: Path, sha256: str, raw: bytes) -> Path:
     return target
 
 
-def _clean_chunk(args: tuple[list[Path | Missing], PipelineConfig, Path | None]
+def _clean_chunk(args: tuple[list[Input], PipelineConfig, Path | None]
                  ) -> tuple[list[CleanResult], dict[str, Any]]:
     paths, cfg, raw_dir = args
     stats = runner.Stats()
     return [clean_one(p, cfg, raw_dir, stats) for p in paths], stats.to_json()
 
 
-def iter_clean(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,
+def iter_clean(paths: Iterable[Input], cfg: PipelineConfig, raw_dir: Path | None,
                jobs: int = 1) -> Iterator[tuple[list[CleanResult], runner.Stats]]:
     """Clean inputs as they come; yield (results, stats) a chunk at a time, in input order.
     With a pool, at most `IN_FLIGHT` chunks per worker are waiting: memory holds a few chunks,
-    whatever the number of inputs (issue #16)."""
-    paths = iter(paths)
+    whatever the number of inputs (issue #16). A crawl file becomes its records here."""
+    paths = warc.expand(paths, raw_dir)
     head = list(islice(paths, MIN_INPUTS_FOR_POOL))
     chunks = iter_batches(chain(head, paths), POOL_CHUNK)
     if jobs <= 1 or len(head) < MIN_INPUTS_FOR_POOL:
@@ -272,7 +315,7 @@ def iter_clean(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Pa
             yield results, runner.Stats.from_json(stats)
 
 
-def clean_inputs(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,
+def clean_inputs(paths: Iterable[Input], cfg: PipelineConfig, raw_dir: Path | None,
                  jobs: int = 1, progress: Callable[[int], None] | None = None
                  ) -> tuple[list[CleanResult], runner.Stats]:
     """Clean every input; results in input order; `progress(n)` after each n inputs (a

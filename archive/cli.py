@@ -233,11 +233,13 @@ class PhaseBar:
 
 
 def _summary_line(d: dict[str, Any], rerun: bool = False) -> str:
-    fate = "already archived" if rerun and d["disposition"] != "rejected" else d["disposition"]
-    if fate == "rejected":
-        return f"{fate:<17} {d['path']}  {d.get('step')}: {d.get('reason')} ({d.get('message')})"
+    settled = d["disposition"] in ("rejected", "skipped")
+    fate = "already archived" if rerun and not settled else d["disposition"]
+    path = d["path"] + (f"#{d['warc']['offset']}" if d.get("warc") else "")   # a WARC record
+    if settled:
+        return f"{fate:<17} {path}  {d.get('step')}: {d.get('reason')} ({d.get('message')})"
     title = (d.get("title") or "").replace("\n", " ")[:40]
-    return (f"{fate:<17} {d['path']}  {d['record']}  {d.get('encoding')}  "
+    return (f"{fate:<17} {path}  {d['record']}  {d.get('encoding')}  "
             f"{d.get('chars')} chars  {title}")
 
 
@@ -344,6 +346,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         out.append(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value}")
     for src in rec["sources"]:
         out.append(f"source: {src.get('path')}  {src.get('encoding')}  {src.get('bytes')} bytes")
+        if src.get("warc"):                          # a capture from a crawl file (issue #18)
+            w = src["warc"]
+            out.append(f"  capture: {w.get('record_type')} at offset {w.get('offset')}  {w.get('target_uri')}  "
+                       f"{w.get('date')}  HTTP {w.get('http_status')}  {w.get('content_type')}  "
+                       f"{w.get('record_id')}")
     steps: dict[str, list[dict[str, Any]]] = {}
     for p in rec["provenance"]:
         steps.setdefault(p["step"], []).append(p)

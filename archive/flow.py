@@ -152,7 +152,8 @@ def discover_batches(inbox: str | os.PathLike[str], root: Path, batch_size: int,
     arrived since the last successful run; a one-off run passes None and takes everything.
     `input_roots` (default: the DOCCLEAN_INPUT_ROOTS environment variable) are the folders an
     inbox may be in; an inbox outside them is refused. What cannot be an input (a FIFO, a
-    symlink out of the inbox...) goes into the batches too, to be recorded as rejected.
+    symlink out of the inbox...) goes into the batches too, to be recorded as rejected. A WARC/ARC
+    file is one entry: `clean_batch` expands it into its records (`batch.iter_clean`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

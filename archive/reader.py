@@ -7,6 +7,9 @@ a FIFO, device or socket (reading one could hang the run), a symlink whose targe
 folder it was found in (and every allowed input root), a folder that cannot be listed, a path
 outside the allowed input roots. Each becomes a `Missing` with a reason; the run records it.
 
+A crawl file (`.warc`, `.warc.gz`, `.arc`, `.arc.gz`) is discovered like any file, under the same
+rules; `archive.warc` then expands it into its records, each an input (issue #18).
+
 `read` opens non-blocking (a FIFO cannot hang it), checks with fstat that it has a regular file
 no larger than the limit before reading, so an oversized input is neither read nor stored.
 

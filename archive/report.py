@@ -293,8 +293,9 @@ def _table(rows: list[dict[str, Any]], pages: set[str], page: int, count: int) -
 
 # --- one document ---------------------------------------------------------------------------
 
-def _raw_bytes(root: Path, run: _Run, rid: str) -> bytes | None:
-    """The kept input's bytes as received (where its `archived` disposition says they are)."""
+def _raw_path(root: Path, run: _Run, rid: str) -> Path | None:
+    """The file of the kept input's bytes as received (where its `archived` disposition says
+    they are; for a WARC record, the whole WARC)."""
     if not run.raw_of:
         run.raw_of = {d["record"]: d["raw"] for d in run.dispositions
                       if d.get("disposition") == "archived" and d.get("raw") and d.get("record")}
@@ -304,18 +305,33 @@ def _raw_bytes(root: Path, run: _Run, rid: str) -> bytes | None:
     if where["object"] not in run.heads:
         run.heads[where["object"]] = ocfl.head_files(root / where["object"])
     path = run.heads[where["object"]].get(where["path"])
-    return path.read_bytes() if path is not None and path.is_file() else None
+    return path if path is not None and path.is_file() else None
 
 
-def replay(raw: bytes, path: str, mtime: str | None, config: Mapping[str, Any]) -> list[tuple[Any, str, str]]:
-    """Each step as it runs today on `raw`: (trail entry, text before, text after)."""
+def _input_document(file: Path, src: dict[str, Any], config: Mapping[str, Any]) -> Any:
+    """The document the kept input was as read: the file's bytes, or the WARC record its source
+    names (payload, HTTP charset and capture facts as the worker had them; issue #18)."""
+    from cleaners.config import PipelineConfig
+    from cleaners.model import Document, Source
+
+    if src.get("warc"):
+        from archive import warc
+
+        cfg = PipelineConfig.from_dict(dict(config))
+        read = warc.read_record(warc.WarcRecordRef.from_source(src, file), cfg.warc, cfg.limits.max_input_bytes)
+        return read.outcome if isinstance(read.outcome, Document) else None
+    path, raw = src.get("path") or "input", file.read_bytes()
+    return Document(Source.from_bytes(path, raw, src.get("mtime")), raw=raw, is_html=looks_like_html(Path(path), raw))
+
+
+def replay(doc: Any, config: Mapping[str, Any]) -> list[tuple[Any, str, str]]:
+    """Each step as it runs today on the input document `doc`: (trail entry, text before, text after)."""
     from cleaners import runner
     from cleaners.config import PipelineConfig
-    from cleaners.model import Document, Rejected, Source
+    from cleaners.model import Rejected
     from cleaners.pipeline import STEPS
 
     cfg = PipelineConfig.from_dict(dict(config))
-    doc: Any = Document(Source.from_bytes(path, raw, mtime), raw=raw, is_html=looks_like_html(Path(path), raw))
     steps = []
     for step in STEPS:
         before = doc.text
@@ -343,11 +359,12 @@ def _document_page(root: Path, run: _Run, rid: str) -> str:
                  f"{esc(src.get('encoding'))} · sha256 <code>{esc(src.get('sha256'))}</code>"
                  + (f" · and {len(rec['sources']) - 1} more" if len(rec["sources"]) > 1 else "") + "</p>")
     parts.append(f"<h2>Cleaned text</h2><pre class=\"text\" id=\"cleaned\">{esc(rec['text'])}</pre>")
-    raw = _raw_bytes(root, run, rid)
-    if raw is None:
+    file = _raw_path(root, run, rid)
+    doc = _input_document(file, src, run.run.get("config") or {}) if file is not None else None
+    if doc is None:
         parts.append("<p class=warn>The raw input is not in this archive: no in-place view.</p>")
     else:
-        steps = replay(raw, src.get("path") or "input", src.get("mtime"), run.run.get("config") or {})
+        steps = replay(doc, run.run.get("config") or {})
         final = steps[-1][2] if steps else ""
         if final != rec["text"]:
             parts.append("<p class=warn>Today's code does not give the archived text from these bytes (the code "

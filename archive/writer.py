@@ -6,7 +6,8 @@ The object of a run holds:
                               object of the root already holds them: the disposition says where)
   metadata/run.json           counts, per-step stats, config and its sha256, library versions
   metadata/dispositions.jsonl the fate of every input: archived, duplicate_of,
-                              already_archived, rejected (with step and reason)
+                              already_archived, rejected (with step and reason), skipped (a
+                              WARC record that is no document, with its reason)
   metadata/links.jsonl        near-duplicate, shared-passage and canonical links onto records
                               of earlier runs (`archive.linking`)
   metadata/common_passages.jsonl  passages held by more than `common_passage_docs` documents:
@@ -95,7 +96,7 @@ def code_version() -> str:
 
 def run_object_id(results: list[CleanResult], cfg: PipelineConfig) -> str:
     """Content-derived: the same inputs under the same config and code name the same object."""
-    return _object_id(cfg, sorted(r.sha256 or f"missing:{r.path}" for r in results))
+    return _object_id(cfg, sorted(r.item() for r in results))
 
 
 def _object_id(cfg: PipelineConfig, items: Iterable[str]) -> str:
@@ -247,7 +248,7 @@ class RunStore:
                     s = _signature(str(self.count), result)
                     row = (s.key, s.chars, s.published, int(s.official), s.path, s.repairs)
                 self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                (self.count, result.sha256 or f"missing:{result.path}", *row,
+                                (self.count, result.item(), *row,
                                  result.to_json()))
                 self.count += 1
             self.db.execute("INSERT INTO stats (json) VALUES (?)", (json.dumps(chunk_stats.to_json()),))
@@ -408,25 +409,30 @@ def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: run
 
     counts: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()          # WARC records that are no document (issue #18)
     with obj.path("metadata/dispositions.jsonl").open("w", encoding="utf-8") as out:
         for i, result in store.results_light():
             entry: dict[str, Any] = {"path": result.path, "sha256": result.sha256, "bytes": result.bytes}
-            if result.sha256 is not None:
-                raw_home = index.raw_object(result.sha256)
-                if raw_home is None and store.store_raw(result.sha256):
-                    obj.adopt(f"raw/{result.sha256}", raw_dir / result.sha256)
-                entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{result.sha256}"}
+            sha = result.raw_home          # a WARC record's raw bytes are its WARC file's
+            if sha is not None:
+                raw_home = index.raw_object(sha)
+                if raw_home is None and store.store_raw(sha):
+                    obj.adopt(f"raw/{sha}", raw_dir / sha)
+                entry["raw"] = {"object": raw_home or object_id, "path": f"raw/{sha}"}
             if result.path_bytes is not None:
                 entry["path_bytes"] = result.path_bytes
+            if result.warc is not None:
+                entry["warc"] = result.warc
             decision = store.decision(i)
             if decision is not None and decision[0] in broken:
                 entry.update(disposition="rejected", step="archive.record", reason=INTERNAL_ERROR,
                              message=broken[decision[0]])
                 rejected[INTERNAL_ERROR] += 1
             elif decision is None:
-                entry.update(disposition="rejected", step=result.step, reason=result.reason,
+                fate = "skipped" if result.status == "skipped" else "rejected"
+                entry.update(disposition=fate, step=result.step, reason=result.reason,
                              message=result.message)
-                rejected[str(result.reason)] += 1
+                (skipped if fate == "skipped" else rejected)[str(result.reason)] += 1
             else:
                 rid, is_kept, keeper, known = decision
                 entry["record"] = rid
@@ -459,6 +465,7 @@ def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: run
         "opencc_config": opencc_config(cfg.convert.target),
         "counts": dict(counts),
         "rejected_by_reason": dict(sorted(rejected.items())),
+        "skipped_by_reason": dict(sorted(skipped.items())),
         "stats": stats.to_json(),
         "records": records,
     }

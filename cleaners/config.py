@@ -77,6 +77,19 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class WarcConfig:
+    """Which records of a WARC/ARC file are documents (issue #18, `archive.warc`)."""
+
+    # Media types (prefixes) of a payload that is text: HTML, XHTML and plain text are what the
+    # pipeline cleans; images, scripts, JSON and PDFs in a crawl are skipped with a reason. A
+    # record that names no type is read and left to decode (binary is rejected there).
+    text_media_types: tuple[str, ...] = ("text/html", "text/plain", "application/xhtml+xml")
+    # HTTP statuses of a captured page: a redirect's or an error page's body is the server's
+    # stub, not the document (skipped as warc_http_status). 203 is a proxy's copy of a 200.
+    http_statuses: tuple[int, ...] = (200, 203)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
@@ -85,6 +98,7 @@ class PipelineConfig:
     convert: ConvertConfig = field(default_factory=ConvertConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    warc: WarcConfig = field(default_factory=WarcConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

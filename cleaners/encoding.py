@@ -18,9 +18,11 @@ into the record's ``sources[]`` entry):
    is plausible (before step 10);
 7. a UTF-8 file with legacy-encoded lines pasted in (a GBK block in a UTF-8 page) is decoded
    line by line, each segment recorded;
-8. ``<meta charset>`` / ``http-equiv`` / XML declaration, trusted only when the bytes decode
-   cleanly with it and the reading is plausible in its language (GB18030 decodes almost any
-   bytes "cleanly", so a clean decode alone proves little);
+8. the charset of the HTTP ``Content-Type`` a WARC record was served with
+   (``decoding["http_charset"]``, issue #18), then ``<meta charset>`` / ``http-equiv`` / XML
+   declaration, each trusted only when the bytes decode cleanly with it and the reading is
+   plausible in its language (GB18030 decodes almost any bytes "cleanly", so a clean decode
+   alone proves little);
 9. a Chinese reading (GB18030, Big5-HKSCS, CP950) scored by character frequency
    (``data/encoding_hanzi_freq.tsv``) wins when it decodes cleanly and scores as plausible
    Chinese, unless the bytes read as plausible Japanese (kana) or Korean (hangul, no hanja)
@@ -54,7 +56,7 @@ from cleaners.model import Change, Document, Explained, Rejected
 log = logging.getLogger(__name__)
 
 STEP = "encoding.detect"
-VERSION = "3"  # 3: UTF-16 without a BOM or any ASCII character is read, not rejected
+VERSION = "4"  # 4: the HTTP Content-Type charset of a WARC record is evidence (issue #18)
 
 
 @dataclass(frozen=True)
@@ -599,7 +601,7 @@ def decode(doc: Document, cfg: DecodeConfig) -> Explained | Rejected:
     mixed = _mixed(raw, cfg)
     if mixed is not None:
         return mixed
-    choice = _choose(raw, cfg)
+    choice = _choose(raw, cfg, doc.decoding.get("http_charset"))
     if choice is None:
         return Rejected(STEP, "undecodable", "no text encoding decodes these bytes")
     return _finish(raw, decode_recording(raw, choice.codec), choice, cfg)
@@ -744,8 +746,12 @@ def _finish(raw: bytes, decoded: Decoded, choice: Choice, cfg: DecodeConfig,
     return Explained(text=decoded.text, changes=tuple(changes), decoding=facts)
 
 
-def _choose(raw: bytes, cfg: DecodeConfig) -> Choice | None:
-    """The codec for a legacy (not UTF-8, no BOM) input, from the evidence of steps 8-10."""
+def _choose(raw: bytes, cfg: DecodeConfig, http_charset: str | None = None) -> Choice | None:
+    """The codec for a legacy (not UTF-8, no BOM) input, from the evidence of steps 8-10.
+
+    `http_charset`: the charset of the HTTP `Content-Type` the page was served with (a WARC
+    record, issue #18); it is tried before `<meta>`, as browsers do, and trusted on the same
+    terms (decodes cleanly, plausible in its language)."""
     sample = raw[: cfg.detect_sample_bytes]
     zh = [_read(sample, c, cfg) for c in CHINESE_CODECS[:2]]
     if zh[1].errors:
@@ -757,21 +763,23 @@ def _choose(raw: bytes, cfg: DecodeConfig) -> Choice | None:
                       if _family_key(r.codec) != _family_key(best_zh.codec)), None)
     zh_ok = _plausible_zh(best_zh, cfg)
     zh_strong = zh_ok and (best_zh.zh_score or -99.0) >= cfg.strong_zh_score
-    declared = _declared(raw, cfg)
+    meta = _declared(raw, cfg)
+    declarations = [(label, kind) for label, kind in ((http_charset, "http-charset"),
+                                                      (meta, "declared-charset")) if label]
     # Japanese and Korean readings are only needed when Chinese is not clearly the answer.
     ja: list[Reading] = []
     ko: list[Reading] = []
-    if not zh_strong or (declared is not None and _family(declared) in ("ja", "ko")):
+    if not zh_strong or any(_family(label) in ("ja", "ko") for label, _ in declarations):
         ja = [_read(sample, c, cfg, shares=True) for c in JAPANESE_CODECS]
         ko = [_read(sample, c, cfg, shares=True) for c in KOREAN_CODECS]
     alternatives = [r.summary() for r in (*zh, *ja, *ko)]
     ja_ok = [r for r in ja if _plausible_ja(r, cfg)]
     ko_ok = [r for r in ko if _plausible_ko(r, cfg)]
 
-    if declared is not None:
+    for declared, kind in declarations:
         name = _lookup(declared)
         if name is None or name.startswith("utf_16") or name.startswith("utf-16"):
-            alternatives.append({"declared": declared, "used": False,
+            alternatives.append({"declared": declared, "by": kind, "used": False,
                                  "why": "unknown or not ASCII-compatible"})
         else:
             codec = _codec_for(declared, raw)
@@ -783,11 +791,11 @@ def _choose(raw: bytes, cfg: DecodeConfig) -> Choice | None:
                 or (family == "ja" and (_plausible_ja(reading, cfg) or not zh_ok))
                 or (family == "ko" and (_plausible_ko(reading, cfg) or not zh_ok))
                 or (family == "other" and not zh_ok and name != "utf_8"))
-            alternatives.append({"declared": declared, "used": trusted, **reading.summary()})
+            alternatives.append({"declared": declared, "by": kind, "used": trusted, **reading.summary()})
             if trusted:
-                return Choice(codec, declared, "declared-charset", 0.9,
-                              f"declared charset {declared!r} (decodes cleanly, plausible)",
-                              alternatives)
+                where = "HTTP Content-Type charset" if kind == "http-charset" else "declared charset"
+                return Choice(codec, declared, kind, 0.9,
+                              f"{where} {declared!r} (decodes cleanly, plausible)", alternatives)
 
     if zh_ok and (zh_strong or not (ja_ok or ko_ok)):
         assert best_zh.zh_score is not None

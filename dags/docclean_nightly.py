@@ -20,6 +20,10 @@ replayed one by one, the next run takes everything modified since the last succe
 Files should land in the inbox whole (written elsewhere, then moved in): a file still being
 written when a run lists the inbox is archived as it was then.
 
+**Crawl files** (`.warc`, `.warc.gz`, `.arc`, `.arc.gz`) are one input of a batch each: the task
+that cleans the batch stages the file and expands it into its records (`archive.warc`), every
+record then an input with its own disposition. A large WARC is therefore cleaned by one task.
+
 **One-off run** over a whole folder (a manual trigger takes everything in `inbox`):
 
     airflow dags trigger docclean_nightly -c '{"inbox": "/data/inbox", "archive": "/data/archive"}'
