@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.reader import Missing, path_text, read
+from archive.startup import start
 from cleaners import dedup, runner
 from cleaners.config import LimitsConfig, PipelineConfig
 from cleaners.model import Document, Rejected, TrailEntry
@@ -128,6 +129,7 @@ def clean_one(path: Path | Missing, cfg: PipelineConfig, raw_dir: Path | None,
     Whatever goes wrong with this input (a bug in a step, in reading, in staging) becomes its
     rejection with reason `internal_error`, which is never final: a later run retries it.
     """
+    start()             # once per process (a pool's workers too): archive.startup
     name, name_bytes = path_text(path.path if isinstance(path, Missing) else path)
     try:
         result = _clean_one(path, cfg, raw_dir, stats)
@@ -252,11 +254,11 @@ def iter_clean(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Pa
         for chunk in chunks:
             pending.append(pool.submit(_clean_chunk, (chunk, cfg, raw_dir)))
             if len(pending) >= IN_FLIGHT * jobs:
-                results, stats = pending.popleft().result()
-                yield results, runner.Stats.from_json(stats)
+                results, stats_json = pending.popleft().result()
+                yield results, runner.Stats.from_json(stats_json)
         while pending:
-            results, stats = pending.popleft().result()
-            yield results, runner.Stats.from_json(stats)
+            results, stats_json = pending.popleft().result()
+            yield results, runner.Stats.from_json(stats_json)
 
 
 def clean_inputs(paths: Iterable[Path | Missing], cfg: PipelineConfig, raw_dir: Path | None,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.ocfl import OcflError
+from archive.startup import start
 from cleaners import __version__
 from cleaners.model import CleaningError, Document, Rejected, Source
 from cleaners.pipeline import STEP_NAMES
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        start()
         handler = {"run": cmd_run, "clean": cmd_clean, "export": cmd_export, "audit": cmd_audit,
                    "report": cmd_report, "show": cmd_show}
         return handler[args.command](args)
@@ -373,7 +375,7 @@ def _known_runs(root: Path, runs: list[str]) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from cleaners.config import load_config
+    from archive.startup import load_config
 
     return load_config(args.config, args.script)
 

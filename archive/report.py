@@ -309,12 +309,15 @@ def _raw_bytes(root: Path, run: _Run, rid: str) -> bytes | None:
 
 def replay(raw: bytes, path: str, mtime: str | None, config: Mapping[str, Any]) -> list[tuple[Any, str, str]]:
     """Each step as it runs today on `raw`: (trail entry, text before, text after)."""
+    from archive.startup import start
     from cleaners import runner
     from cleaners.config import PipelineConfig
     from cleaners.model import Document, Rejected, Source
     from cleaners.pipeline import STEPS
 
-    cfg = PipelineConfig.from_dict(dict(config))
+    start()
+    # strict=False: an older run's config may hold keys this code has since renamed
+    cfg = PipelineConfig.from_dict(dict(config), strict=False)
     doc: Any = Document(Source.from_bytes(path, raw, mtime), raw=raw, is_html=looks_like_html(Path(path), raw))
     steps = []
     for step in STEPS:

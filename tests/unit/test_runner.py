@@ -7,8 +7,9 @@ import pickle
 
 import pytest
 
+from archive.startup import load_config
 from cleaners import pipeline, runner
-from cleaners.config import PipelineConfig, load_config
+from cleaners.config import PipelineConfig
 from cleaners.model import Change, CleaningError, Document, Explained, Rejected, Source
 
 
