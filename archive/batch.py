@@ -91,17 +91,22 @@ class CleanResult:
 
 
 def trail_json(trail: Iterable[TrailEntry], max_changes: int | None = None) -> list[dict[str, Any]]:
-    """The trail as JSON; past `max_changes` per step, one entry counts the changes not listed."""
+    """The trail as JSON; past `max_changes` per step, one entry counts the explanations not
+    listed. The edits and field sets the runner recorded are always kept, so the trail replays
+    (the runner bounds the edits: `runner.text_edits`' `max_edits`)."""
     out = []
     for e in trail:
-        changes = e.changes if max_changes is None else e.changes[:max_changes]
-        listed = [c.to_json() for c in changes]
-        if len(changes) < len(e.changes):
-            omitted = len(e.changes) - len(changes)
+        said = [c for c in e.changes if c.action not in ("edit", "set")]
+        sets = [c.to_json() for c in e.changes if c.action == "set"]
+        edits = [c for c in e.changes if c.action == "edit"]
+        listed = [c.to_json() for c in (said if max_changes is None else said[:max_changes])]
+        if max_changes is not None and len(said) > max_changes:
+            omitted = len(said) - max_changes
             listed.append({"action": "truncate", "what": "limits:max_trail_changes", "where": "",
                            "why": f"{omitted} more changes of this step are not listed "
                                   f"(limit {max_changes} per step)", "omitted": omitted})
-        out.append({"step": e.step, "version": e.version, "changed": e.changed, "changes": listed})
+        out.append({"step": e.step, "version": e.version, "changed": e.changed,
+                    "changes": [*listed, *sets, *(c.to_json() for c in edits)]})
     return out
 
 

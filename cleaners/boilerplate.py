@@ -60,7 +60,7 @@ from functools import cache
 from typing import Any
 
 from cleaners import textutil
-from cleaners.model import Change, CleaningError, Document, Explained
+from cleaners.model import Change, CleaningError, Document, Explained, where_label
 from cleaners.spam import spam_verdict
 from cleaners.textutil import data_terms, view_fold
 
@@ -701,6 +701,6 @@ def _assemble(lines: list[_Line]) -> tuple[str, list[Change]]:
 
 
 def _change_order(change: Change) -> tuple[int, int]:
-    where = change.where.split(",")[0].split()
+    where = where_label(change.where).split(",")[0].split()
     number = int(where[-1]) if where and where[-1].isdigit() else 0
     return number, int(change.detail.get("chars", [0])[0]) if "chars" in change.detail else 0

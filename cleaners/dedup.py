@@ -52,7 +52,7 @@ from operator import ne
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from cleaners.model import Change, CleaningError, Document, Explained
+from cleaners.model import Change, CleaningError, Document, Explained, where_label
 from cleaners.mojibake import STEP as REPAIR_STEP
 from cleaners.textutil import data_table, data_terms, instant, to_simplified
 
@@ -468,7 +468,7 @@ def within(doc: Document, cfg: DedupConfig) -> Explained:
     changes.extend(_repeated_paragraphs(lines, cfg))
     if not changes:
         return Explained(text=doc.text)
-    changes.sort(key=lambda c: int(c.where.split()[1]))
+    changes.sort(key=lambda c: int(where_label(c.where).split()[1]))
     logger.debug("%s: %d repeated passages collapsed", doc.source.path, len(changes))
     return Explained(text="\n".join(ln.text for ln in lines if not ln.dropped), changes=tuple(changes))
 
