@@ -76,3 +76,13 @@ def test_load_config_reads_the_file_and_names_what_is_wrong(tmp_path) -> None:
     (tmp_path / "bad.toml").write_bytes(b"[convert\n")
     with pytest.raises(CleaningError, match="cannot read config .*bad.toml"):
         startup.load_config(tmp_path / "bad.toml")
+
+
+def test_a_data_file_is_read_once_and_its_sha256_kept() -> None:
+    import hashlib
+    from importlib import resources
+
+    text = textutil.data_text("spam_terms.txt")
+    assert textutil.data_text("spam_terms.txt") is text            # cached: read once
+    raw = resources.files("cleaners").joinpath("data", "spam_terms.txt").read_bytes()
+    assert textutil.data_digests()["spam_terms.txt"] == hashlib.sha256(raw).hexdigest()
