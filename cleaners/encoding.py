@@ -34,6 +34,10 @@ are recorded. Bytes no codec can decode become U+FFFD, flagged in the trail with
 offsets and character positions, never silently. Inputs that are not text at all (binary, or
 mostly undecodable) are rejected with a reason: empty_input, too_large, binary_content,
 undecodable.
+
+The undecodable bytes are found by a codec error handler ("docclean.record"), which lives in
+Python's process-wide registry: importing this module registers nothing; the edge does it once
+(`register_error_handler`, called by ``archive.startup.start``; issue #17).
 """
 
 from __future__ import annotations
