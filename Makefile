@@ -1,6 +1,7 @@
 # docclean — two commands on a fresh machine with Python 3.11 and make:
 #   make run    install (core) into .venv if needed, clean seeds/ into ./archive-local
-#   make test   install everything (Airflow, dev tools), lint, and run the whole suite
+#   make test   install everything (Airflow, dev tools), lint, type-check (mypy --strict on
+#               cleaners/ and archive/), and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 UV_VERSION = 0.13.9
@@ -45,6 +46,7 @@ browser:
 
 test: $(VENV)/.full browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Pipeline, end to end and per-stage floors (exit 1 below a floor); then near-duplicate

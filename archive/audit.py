@@ -20,6 +20,7 @@ ocfl-py's validator is run in the tests as an independent second opinion.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -59,7 +60,7 @@ def audit(root: Path, objects: list[str] | None = None) -> list[Problem]:
     problems += _guarded(root, f"{ocfl.EXTENSIONS}/{ocfl.LEDGER_DIR}/{ocfl.LEDGER}",
                          lambda: _check_ledger(root, dirs))
     for obj in dirs:
-        problems += _guarded(root, f"{obj.name}/inventory.json", lambda obj=obj: _scan_object(root, obj, seen))
+        problems += _guarded(root, f"{obj.name}/inventory.json", functools.partial(_scan_object, root, obj, seen))
     problems += _guarded(root, "(completeness)", lambda: _check_completeness(root, seen))
     return problems
 
@@ -201,9 +202,8 @@ def _check_object(root: Path, obj: Path) -> tuple[dict[str, Path], list[Problem]
         return {}, [Problem(f"{name}/inventory.json", "malformed: not a JSON object")]
     if inventory.get("id") != name:
         problems.append(Problem(f"{name}/inventory.json", f"id {inventory.get('id')!r} is not the directory name"))
-    head = inventory.get("head")
     try:
-        ocfl.check_relative(head)
+        head = ocfl.check_relative(inventory.get("head"))
     except ocfl.OcflError as exc:
         return {}, [*problems, Problem(f"{name}/inventory.json", f"malformed head: {exc}")]
     problems += _check_sidecar(obj, "inventory.json")

@@ -31,6 +31,7 @@ from typing import Any
 
 from archive import warc
 from archive.reader import Missing, path_text, read
+from archive.startup import start
 from cleaners import dedup, runner
 from cleaners.config import LimitsConfig, PipelineConfig
 from cleaners.model import Document, Rejected, TrailEntry
@@ -114,17 +115,22 @@ class CleanResult:
 
 
 def trail_json(trail: Iterable[TrailEntry], max_changes: int | None = None) -> list[dict[str, Any]]:
-    """The trail as JSON; past `max_changes` per step, one entry counts the changes not listed."""
+    """The trail as JSON; past `max_changes` per step, one entry counts the explanations not
+    listed. The edits and field sets the runner recorded are always kept, so the trail replays
+    (the runner bounds the edits: `runner.text_edits`' `max_edits`)."""
     out = []
     for e in trail:
-        changes = e.changes if max_changes is None else e.changes[:max_changes]
-        listed = [c.to_json() for c in changes]
-        if len(changes) < len(e.changes):
-            omitted = len(e.changes) - len(changes)
+        said = [c for c in e.changes if c.action not in ("edit", "set")]
+        sets = [c.to_json() for c in e.changes if c.action == "set"]
+        edits = [c for c in e.changes if c.action == "edit"]
+        listed = [c.to_json() for c in (said if max_changes is None else said[:max_changes])]
+        if max_changes is not None and len(said) > max_changes:
+            omitted = len(said) - max_changes
             listed.append({"action": "truncate", "what": "limits:max_trail_changes", "where": "",
                            "why": f"{omitted} more changes of this step are not listed "
                                   f"(limit {max_changes} per step)", "omitted": omitted})
-        out.append({"step": e.step, "version": e.version, "changed": e.changed, "changes": listed})
+        out.append({"step": e.step, "version": e.version, "changed": e.changed,
+                    "changes": [*listed, *sets, *(c.to_json() for c in edits)]})
     return out
 
 
@@ -155,6 +161,7 @@ def clean_one(path: Input, cfg: PipelineConfig, raw_dir: Path | None,
     Whatever goes wrong with this input (a bug in a step, in reading, in staging) becomes its
     rejection with reason `internal_error`, which is never final: a later run retries it.
     """
+    start()             # once per process (a pool's workers too): archive.startup
     name, name_bytes = path_text(path.path if isinstance(path, Missing | warc.WarcRecordRef) else path)
     try:
         result = _clean_one(path, cfg, raw_dir, stats)
@@ -308,11 +315,11 @@ def iter_clean(paths: Iterable[Input], cfg: PipelineConfig, raw_dir: Path | None
         for chunk in chunks:
             pending.append(pool.submit(_clean_chunk, (chunk, cfg, raw_dir)))
             if len(pending) >= IN_FLIGHT * jobs:
-                results, stats = pending.popleft().result()
-                yield results, runner.Stats.from_json(stats)
+                results, stats_json = pending.popleft().result()
+                yield results, runner.Stats.from_json(stats_json)
         while pending:
-            results, stats = pending.popleft().result()
-            yield results, runner.Stats.from_json(stats)
+            results, stats_json = pending.popleft().result()
+            yield results, runner.Stats.from_json(stats_json)
 
 
 def clean_inputs(paths: Iterable[Input], cfg: PipelineConfig, raw_dir: Path | None,

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from archive.ocfl import OcflError
+from archive.startup import start
 from cleaners import __version__
-from cleaners.model import CleaningError, Document, Rejected, Source
+from cleaners.model import CleaningError, Document, Rejected, Source, describe
 from cleaners.pipeline import STEP_NAMES
 from cleaners.script import SCRIPTS
 
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        start()
         handler = {"run": cmd_run, "clean": cmd_clean, "export": cmd_export, "audit": cmd_audit,
                    "report": cmd_report, "show": cmd_show}
         return handler[args.command](args)
@@ -278,7 +280,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
             print(f"# {entry.step} v{entry.version}: {'changed' if entry.changed else 'unchanged'}",
                   file=sys.stderr)
             for c in entry.changes:
-                print("    " + json.dumps(c.to_json(), ensure_ascii=False), file=sys.stderr)
+                print("    " + c.describe(), file=sys.stderr)
     sys.stdout.write(out.text)  # exactly the text: no newline added, so lines are kept as they are
     return 0
 
@@ -361,7 +363,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                    + (f"{len(changes)} change(s)" if any(p.get("changed") for p in entries) else "unchanged"))
         if args.explain:
             for c in changes:
-                out.append(f"    {c.get('action')} {c.get('what')} [{c.get('where')}]: {c.get('why')}")
+                out.append("    " + describe(c))
     if rec.get("near_duplicates"):
         out.append("near duplicates: " + ", ".join(f"{n['id']} ({n['similarity']:.2f})"
                                                     for n in rec["near_duplicates"]))
@@ -386,7 +388,7 @@ def _known_runs(root: Path, runs: list[str]) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from cleaners.config import load_config
+    from archive.startup import load_config
 
     return load_config(args.config, args.script)
 

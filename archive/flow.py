@@ -23,9 +23,10 @@ from typing import Any, cast
 
 from archive import batch, ocfl, reader
 from archive.reader import Missing, discover
+from archive.startup import load_config, start
 from archive.writer import Progress, RunStore, RunSummary, code_version, commit_store, commit_stream
 from cleaners import runner
-from cleaners.config import PipelineConfig, load_config
+from cleaners.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +319,7 @@ def config_dict(script: str = "hans", config_file: str | None = None) -> dict[st
 
 
 def _config(config: dict[str, object] | None) -> PipelineConfig:
+    start()             # a DAG task's process: archive.startup
     if not config:
         return load_config()
     return PipelineConfig.from_dict(config)

@@ -201,7 +201,7 @@ class Linker:
             up = row[0]
             grand = self.db.execute("SELECT up FROM parent WHERE node = ?", (up,)).fetchone()
             if grand is None:
-                return up
+                return str(up)
             self.db.execute("UPDATE parent SET up = ? WHERE node = ?", (grand[0], node))
             node = grand[0]
 

@@ -17,6 +17,11 @@ from cleaners import __version__
 from cleaners.config import PipelineConfig
 
 METADATA_KEYS = ("url", "published", "publisher", "doc_number", "issuer")
+# The provenance's shape. 2 (issue #17): besides what each step says, its measured `edit`s of
+# the text ({"start", "end"} of the step's input, and "after") and `set`s of fields
+# ({"field"}, "before", "after"), so each step replays (`cleaners.runner.replay`); a record
+# without this key has version 1 (explanations only, `where` always a label).
+TRAIL_VERSION = 2
 
 
 @cache
@@ -78,7 +83,8 @@ def build(record_id: str, key: str, kept: CleanResult, members: list[CleanResult
         "cluster_size": cluster_size,            # records in its near-duplicate cluster (1: none)
         "shared_passages": shared or [],
         "common_passages": common or [],         # ids in metadata/common_passages.jsonl of its run
-        "pipeline": {"version": __version__, "config_sha256": cfg.sha256()},
+        "pipeline": {"version": __version__, "config_sha256": cfg.sha256(),
+                     "trail_version": TRAIL_VERSION},
         "dedup_key": key,
         # exact fixity of the text itself, independent of how dedup keys are normalised
         "text_sha256": hashlib.sha256(kept.text.encode("utf-8")).hexdigest(),

@@ -48,6 +48,7 @@ from typing import Any
 
 from archive import ocfl
 from archive.reader import looks_like_html
+from cleaners.model import where_label
 
 DECODE = "encoding.detect"
 # Rows per index page: a 10,000-input run makes 20 pages, each quick to open and to filter.
@@ -317,7 +318,7 @@ def _input_document(file: Path, src: dict[str, Any], config: Mapping[str, Any]) 
     if src.get("warc"):
         from archive import warc
 
-        cfg = PipelineConfig.from_dict(dict(config))
+        cfg = PipelineConfig.from_dict(dict(config), strict=False)
         read = warc.read_record(warc.WarcRecordRef.from_source(src, file), cfg.warc, cfg.limits.max_input_bytes)
         return read.outcome if isinstance(read.outcome, Document) else None
     path, raw = src.get("path") or "input", file.read_bytes()
@@ -326,12 +327,15 @@ def _input_document(file: Path, src: dict[str, Any], config: Mapping[str, Any]) 
 
 def replay(doc: Any, config: Mapping[str, Any]) -> list[tuple[Any, str, str]]:
     """Each step as it runs today on the input document `doc`: (trail entry, text before, text after)."""
+    from archive.startup import start
     from cleaners import runner
     from cleaners.config import PipelineConfig
     from cleaners.model import Rejected
     from cleaners.pipeline import STEPS
 
-    cfg = PipelineConfig.from_dict(dict(config))
+    start()
+    # strict=False: an older run's config may hold keys this code has since renamed
+    cfg = PipelineConfig.from_dict(dict(config), strict=False)
     steps = []
     for step in STEPS:
         before = doc.text
@@ -396,9 +400,11 @@ def _document_page(root: Path, run: _Run, rid: str) -> str:
                  "<th>where</th><th>why</th></tr>" + "".join(
                      f"<tr><td>{esc(p['step'])}</td><td>{esc(p.get('version'))}</td>"
                      f"<td>{esc(p['details'].get('action'))}</td><td>{esc(p['details'].get('what'))}</td>"
-                     f"<td class=small>{esc(p['details'].get('where'))}</td>"
+                     f"<td class=small>{esc(where_label(p['details'].get('where')))}</td>"
                      f"<td class=small>{esc(p['details'].get('why'))}</td></tr>"
-                     for p in rec["provenance"] if p.get("details")) + "</table>")
+                     # the text edits are the marks above; listed here they would repeat them
+                     for p in rec["provenance"]
+                     if p.get("details") and p["details"].get("action") != "edit") + "</table>")
     return _page(rec.get("title") or rid, "".join(parts))
 
 
@@ -458,7 +464,10 @@ class _Labeller:
     """Which change of a step explains a difference: by its text, then its line, then its kind."""
 
     def __init__(self, changes: Iterable[Mapping[str, Any]]) -> None:
-        self.changes = [c for c in changes if c.get("where") not in ("title",)
+        # what the steps said; the runner's measured edits and field sets (issue #17) are the
+        # differences themselves, not their explanation
+        self.changes = [c for c in changes if c.get("action") not in ("edit", "set")
+                        and c.get("where") not in ("title",)
                         and not str(c.get("where", "")).startswith("metadata")]
 
     def __call__(self, line: int, removed: str, added: str) -> tuple[str, str, str]:

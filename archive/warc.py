@@ -384,8 +384,10 @@ def _outcome(rec: Any, facts: dict[str, Any], ref: WarcRecordRef, cfg: WarcConfi
         return payload                     # not read further: the rest of the block is not checked
     # A short or altered block explains a body that does not decode: that is the reason given.
     damage = _drain_and_check(rec, facts)
-    if damage is not None or isinstance(payload, Rejected):
-        return damage or payload
+    if damage is not None:
+        return damage
+    if isinstance(payload, Rejected):
+        return payload
     source = Source.from_bytes(ref.path, payload, ref.mtime)
     decoding = {"http_charset": facts["http_charset"]} if "http_charset" in facts else {}
     html = media_type(facts.get("content_type")) in ("text/html", "application/xhtml+xml")

@@ -453,7 +453,7 @@ def _write(root: Path, object_id: str, index: Index, store: RunStore, stats: run
     records = [r for (r,) in store.db.execute("SELECT record_id FROM decisions WHERE kept ORDER BY record_id")
                if r not in broken]
     counts.update(inputs=store.count, records=len(records))
-    run = {
+    run: dict[str, Any] = {
         "run": object_id,
         "label": label,
         "created": created,

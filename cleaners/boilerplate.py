@@ -57,10 +57,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from cleaners.model import Change, CleaningError, Document, Explained
+from cleaners import textutil
+from cleaners.model import Change, CleaningError, Document, Explained, where_label
+from cleaners.spam import spam_verdict
+from cleaners.textutil import data_terms, view_fold
 
 logger = logging.getLogger(__name__)
 
@@ -129,68 +131,6 @@ class StripConfig:
 # Lexicons and the folded view
 # ---------------------------------------------------------------------------------------------
 
-# Full-width forms and separators that sites use interchangeably with ASCII (seed 000 ":" vs
-# most pages' "：").
-_PUNCT_FOLD = {"：": ":", "，": ",", "｜": "|", "（": "(", "）": ")", "＞": ">", "；": ";",
-               "！": "!", "？": "?", "　": " ", "﹕": ":", "／": "/", "．": "."}
-
-
-@cache
-def _fold_table() -> list[int]:
-    """Traditional→Simplified per character (OpenCC t2s), punctuation and case, all 1:1.
-
-    A list indexed by code point (identity where nothing changes; `str.translate` keeps the
-    characters past its end), not a dict: the lookup needs no hashing, and `fold` of a whole
-    document runs twice as fast (issue #5's strip floor).
-    """
-    import opencc  # only once per process; the table is cached
-
-    chars = [chr(c) for c in (*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00))]
-    # One call, one character per line: no phrase can span two characters.
-    converted = opencc.OpenCC("t2s.json").convert("\n".join(chars)).split("\n")
-    if len(converted) != len(chars):
-        raise CleaningError("OpenCC t2s changed the number of lines while building the fold table; "
-                            "check the installed opencc version (the project pins opencc>=1.1.9)")
-    changes = {ord(a): ord(b) for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
-    changes.update({ord(a): ord(b) for a, b in _PUNCT_FOLD.items()})
-    changes.update({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
-    table = list(range(max(changes) + 1))
-    for code, folded in changes.items():
-        table[code] = folded
-    return table
-
-
-def fold(text: str) -> str:
-    """The matching view of `text`: Simplified, ASCII punctuation, lower case, same length.
-
-    >>> fold("相關推薦：")
-    '相关推荐:'
-    >>> len(fold("發布時間:2022")) == len("發布時間:2022")
-    True
-    """
-    return text.translate(_fold_table())
-
-
-def load_lexicon(name: str) -> tuple[str, ...]:
-    """The terms of a data file under `cleaners/data/`: one per line, "#" starts a comment."""
-    return tuple(_read_lexicon(name))
-
-
-@cache
-def _read_lexicon(name: str) -> tuple[str, ...]:
-    try:
-        raw = resources.files("cleaners").joinpath("data", name).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CleaningError(f"lexicon cleaners/data/{name} is missing: reinstall the package "
-                            f"(it ships cleaners/data/* as package data)") from exc
-    terms = []
-    for line in raw.splitlines():
-        line = line.split("#", 1)[0].rstrip() if not line.startswith("#") else ""
-        if line.strip():
-            terms.append(line.strip())
-    return tuple(terms)
-
-
 @dataclass(frozen=True)
 class _Lexicons:
     chrome: frozenset[str]
@@ -210,22 +150,22 @@ def _alternation(terms: Iterable[str]) -> re.Pattern[str]:
 
 @cache
 def _lexicons() -> _Lexicons:
-    cta_terms = load_lexicon("boilerplate_cta.txt")
+    cta_terms = data_terms("boilerplate_cta.txt")
     fields: dict[str, str] = {}
-    for line in load_lexicon("boilerplate_fields.tsv"):
+    for line in data_terms("boilerplate_fields.tsv"):
         label, _, key = line.partition("\t")
         if not key:
             raise CleaningError(f"cleaners/data/boilerplate_fields.tsv: {line!r} needs label<TAB>key")
-        fields[fold(label.strip())] = key.strip()
+        fields[view_fold(label.strip())] = key.strip()
     field_alt = "|".join(map(re.escape, sorted(fields, key=len, reverse=True)))
     return _Lexicons(
-        chrome=frozenset(_core(fold(t)) for t in load_lexicon("boilerplate_chrome.txt")),
-        related=frozenset(_core(fold(t)) for t in load_lexicon("boilerplate_related.txt")),
-        label_re=re.compile(r"[【\[]?(" + _alternation(fold(t) for t in load_lexicon(
+        chrome=frozenset(_core(view_fold(t)) for t in data_terms("boilerplate_chrome.txt")),
+        related=frozenset(_core(view_fold(t)) for t in data_terms("boilerplate_related.txt")),
+        label_re=re.compile(r"[【\[]?(" + _alternation(view_fold(t) for t in data_terms(
             "boilerplate_labels.txt")).pattern + r")[】\]]?\s*:?\s*"),
-        copyright=tuple(fold(t) for t in load_lexicon("boilerplate_copyright.txt")),
-        cta=_alternation(fold(t) for t in cta_terms if not t.startswith("!")),
-        promo=_alternation(fold(t[1:]) for t in cta_terms if t.startswith("!")),
+        copyright=tuple(view_fold(t) for t in data_terms("boilerplate_copyright.txt")),
+        cta=_alternation(view_fold(t) for t in cta_terms if not t.startswith("!")),
+        promo=_alternation(view_fold(t[1:]) for t in cta_terms if t.startswith("!")),
         # "label:" — the label not glued to a preceding word character of the same field name
         # is checked by the residue test, not here.
         field_re=re.compile(rf"({field_alt})\s*:\s*"),
@@ -300,6 +240,7 @@ class _Line:
 
 
 def _make_line(number: int, raw: str, folded: str, annotated: bool) -> _Line:
+    offsets: list[int] | None
     view, offsets, plain = folded.rstrip("\r"), None, raw.rstrip("\r")
     if annotated and "(" in view:
         pieces: list[str] = []
@@ -324,29 +265,15 @@ def _make_line(number: int, raw: str, folded: str, annotated: bool) -> _Line:
 # Metadata parsing
 # ---------------------------------------------------------------------------------------------
 
-def iso_datetime(match: re.Match[str], utc_offset: str) -> str | None:
-    """ISO 8601 from a `_DATETIME` match: a date alone stays a date, a local time gets the zone.
+def match_datetime(match: re.Match[str], utc_offset: str) -> str | None:
+    """ISO 8601 from a `_DATETIME` match (`textutil.iso_datetime`'s policy).
 
-    >>> iso_datetime(_DATETIME.search("發布時間:2022-06-24 14:37:00"), "+08:00")
+    >>> match_datetime(_DATETIME.search("發布時間:2022-06-24 14:37:00"), "+08:00")
     '2022-06-24T14:37:00+08:00'
-    >>> iso_datetime(_DATETIME.search("2023年4月12日"), "+08:00")
+    >>> match_datetime(_DATETIME.search("2023年4月12日"), "+08:00")
     '2023-04-12'
-    >>> iso_datetime(_DATETIME.search("2021/7/16 17:09"), "+08:00")
-    '2021-07-16T17:09:00+08:00'
-    >>> iso_datetime(_DATETIME.search("2021-13-40"), "+08:00") is None
-    True
     """
-    year, month, day, hour, minute, second = match.groups()
-    y, mo, d = int(year), int(month), int(day)
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and 1900 <= y <= 2200):
-        return None
-    date = f"{y:04d}-{mo:02d}-{d:02d}"
-    if hour is None:
-        return date
-    h, mi, s = int(hour), int(minute), int(second or 0)
-    if h > 23 or mi > 59 or s > 59:
-        return date
-    return f"{date}T{h:02d}:{mi:02d}:{s:02d}{utc_offset}"
+    return textutil.iso_datetime((*match.groups(), None), utc_offset)
 
 
 @dataclass
@@ -385,7 +312,7 @@ def _parse_fields(line: _Line, cfg: StripConfig, lex: _Lexicons) -> _Fields:
         elif key == "published":
             dm = _DATETIME.match(value_view.lstrip())
             if dm:
-                iso = iso_datetime(dm, cfg.local_utc_offset)
+                iso = match_datetime(dm, cfg.local_utc_offset)
                 if iso:
                     values.setdefault(key, iso)
                     lead = len(value_view) - len(value_view.lstrip())
@@ -399,7 +326,7 @@ def _parse_fields(line: _Line, cfg: StripConfig, lex: _Lexicons) -> _Fields:
             value = raw_value.split()[0] if key in ("publisher", "editor") else raw_value
             values.setdefault(key, value)
             skipped = len(value_view) - len(value_view.lstrip())
-            taken = (m.start(), vstart + skipped + len(fold(value)) if key in ("publisher", "editor")
+            taken = (m.start(), vstart + skipped + len(view_fold(value)) if key in ("publisher", "editor")
                      else end)
         if taken:
             spans.append(taken)
@@ -408,7 +335,7 @@ def _parse_fields(line: _Line, cfg: StripConfig, lex: _Lexicons) -> _Fields:
         for dm in _DATETIME.finditer(view):
             if any(a <= dm.start() < b for a, b in spans):
                 continue
-            iso = iso_datetime(dm, cfg.local_utc_offset)
+            iso = match_datetime(dm, cfg.local_utc_offset)
             if iso:
                 values.setdefault("published", iso)
                 spans.append((dm.start(), dm.end()))
@@ -440,7 +367,6 @@ def _classify(line: _Line, cfg: StripConfig, lex: _Lexicons, meta: dict[str, Any
         line.rule, line.why = "stray_bullet", "a line of only dashes or bullets is layout, not text"
         return
     if n > 0 and ("|" in view or "丨" in view or n >= cfg.spam_min_strong_hits * 2):
-        from cleaners.spam import spam_verdict
 
         verdict = spam_verdict(view, cfg.spam_min_segments, cfg.spam_min_flagged_share,
                                cfg.spam_min_density, cfg.spam_min_strong_hits,
@@ -457,7 +383,7 @@ def _classify(line: _Line, cfg: StripConfig, lex: _Lexicons, meta: dict[str, Any
                 and all(len(p) <= cfg.breadcrumb_part_max_chars for p in parts)):
             line.rule, line.why = "breadcrumb", f"navigation trail of {len(parts)} crumbs"
             first = _BREADCRUMB_SEP.split(line.plain.strip())[0].strip()
-            if first and fold(first) not in ("首页", "当前位置", "您的位置"):
+            if first and view_fold(first) not in ("首页", "当前位置", "您的位置"):
                 meta.setdefault("site", first.split(":")[-1].strip())
             return
     if n <= cfg.copyright_line_max_chars:
@@ -552,7 +478,7 @@ def _infobox(lines: list[_Line], cfg: StripConfig, lex: _Lexicons, meta: dict[st
             target = lex.field_keys.get(m.group(1))
             if target == "published":
                 dm = _DATETIME.search(m.group(2))
-                iso = iso_datetime(dm, cfg.local_utc_offset) if dm else None
+                iso = match_datetime(dm, cfg.local_utc_offset) if dm else None
                 if iso:
                     meta.setdefault(target, iso)
             elif target:
@@ -686,7 +612,7 @@ def strip(doc: Document, cfg: StripConfig) -> Explained:
     if not text.strip():
         return Explained(text=text)
     lex = _lexicons()
-    folded = fold(text)
+    folded = view_fold(text)
     annotated = _ANNOTATION.search(folded) is not None
     lines = [_make_line(i + 1, raw, fv, annotated)
              for i, (raw, fv) in enumerate(zip(text.split("\n"), folded.split("\n"), strict=True))]
@@ -720,7 +646,7 @@ def strip(doc: Document, cfg: StripConfig) -> Explained:
         title = title_text
     found = {k: v for k, v in meta.items() if doc.metadata.get(k) is None}
     logger.debug("strip %s: %s changes, metadata %s", doc.source.path, len(changes), sorted(found))
-    return Explained(text=out, changes=changes, metadata=found,
+    return Explained(text=out, changes=tuple(changes), metadata=found,
                      title=title if doc.title is None else None)
 
 
@@ -775,6 +701,6 @@ def _assemble(lines: list[_Line]) -> tuple[str, list[Change]]:
 
 
 def _change_order(change: Change) -> tuple[int, int]:
-    where = change.where.split(",")[0].split()
+    where = where_label(change.where).split(",")[0].split()
     number = int(where[-1]) if where and where[-1].isdigit() else 0
     return number, int(change.detail.get("chars", [0])[0]) if "chars" in change.detail else 0

@@ -2,15 +2,17 @@
 
 Each stage owns a frozen dataclass of its thresholds, defined next to the code that reads them
 and each default commented with its reason; `PipelineConfig` composes them. An optional TOML
-file overrides only the keys it sets (``[strip] min_block_chars = 12``). The resolved config
+file overrides only the keys it sets (``[strip] min_block_chars = 12``): `parse_config` takes
+its text (the file is read at the edge, ``archive.startup.load_config``). The resolved config
 and its sha256 go into every run's metadata and every record's `pipeline` field.
 
 Every value is checked when the config is loaded (from TOML or from a DAG's plain dict), before
-any document is read: its type against the dataclass annotation (a TOML list becomes the tuple
-the field holds, an integer a float where a float is wanted), sizes and counts not negative,
-ratios within 0..1, and the fields with a fixed set of values against that set. A wrong value
-is a `CleaningError` naming the section, the key and what is allowed, never a per-document
-failure later.
+any document is read: unknown sections and keys (also in a DAG's dict), each value's type
+against the dataclass annotation (a TOML list becomes the tuple the field holds, an integer a
+float where a float is wanted), sizes and counts not negative, ratios within 0..1, and the
+fields with a fixed set of values against that set. A wrong value is a `CleaningError`
+naming the section, the key, the value and what is allowed, never a per-document failure
+later.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import json
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cleaners.boilerplate import StripConfig
@@ -114,17 +116,29 @@ class PipelineConfig:
         return digest
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
-        """The inverse of `to_dict` (what a DAG passes between tasks as plain JSON)."""
+    def from_dict(cls, data: Mapping[str, Any], where: str = "config",
+                  strict: bool = True) -> PipelineConfig:
+        """The inverse of `to_dict` (what a DAG passes between tasks as plain JSON), every
+        value checked. `strict=False` ignores sections and keys this code does not know (a
+        report reads an older run's config, whose keys may since have been renamed)."""
         default = cls()
         parts = {}
-        for f in dataclasses.fields(cls):
-            section = getattr(default, f.name)
-            values = data.get(f.name) or {}
+        sections = {f.name for f in dataclasses.fields(cls)}
+        for name, values in data.items():
+            if name not in sections or not isinstance(values, Mapping):
+                if strict:
+                    raise CleaningError(f"{where}: unknown section [{name}]; sections are "
+                                        f"{', '.join(sorted(sections))}")
+                continue
+            section = getattr(default, name)
             known = {sf.name for sf in dataclasses.fields(section)}
-            parts[f.name] = _section(f.name, section, {k: v for k, v in values.items() if k in known},
-                                     "config")
-        return cls(**parts)
+            unknown = set(values) - known
+            if unknown and strict:
+                raise CleaningError(f"{where}: unknown keys in [{name}]: {sorted(unknown)}; "
+                                    f"known: {sorted(known)}")
+            parts[name] = _section(name, section, {k: v for k, v in values.items() if k in known},
+                                   where)
+        return dataclasses.replace(default, **parts)
 
     def with_script(self, script: str) -> PipelineConfig:
         if script not in SCRIPTS:
@@ -132,33 +146,27 @@ class PipelineConfig:
         return dataclasses.replace(self, convert=dataclasses.replace(self.convert, target=script))
 
 
-def load_config(path: str | Path | None = None, script: str | None = None) -> PipelineConfig:
-    """Defaults, overridden by the TOML file's keys, then by `script` when given."""
+def parse_config(toml: str | None = None, script: str | None = None,
+                 where: str = "config") -> PipelineConfig:
+    r"""Defaults, overridden by the keys of a TOML document (its text: reading the file is the
+    edge's, ``archive.startup.load_config``), then by `script` when given.
+
+    >>> parse_config('[convert]\ntarget = "tw"').convert.target
+    'tw'
+    """
     cfg = PipelineConfig()
-    if path is not None:
+    if toml is not None:
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise CleaningError(f"cannot read config {path}: {exc}") from exc
-        parts = {}
-        for name, value in data.items():
-            section = getattr(cfg, name, None)
-            if section is None or not isinstance(value, dict):
-                valid = ", ".join(f.name for f in dataclasses.fields(cfg))
-                raise CleaningError(f"config {path}: unknown section [{name}]; sections are {valid}")
-            known = {f.name for f in dataclasses.fields(section)}
-            unknown = set(value) - known
-            if unknown:
-                raise CleaningError(f"config {path}: unknown keys in [{name}]: {sorted(unknown)}; "
-                                    f"known: {sorted(known)}")
-            parts[name] = _section(name, section, value, f"config {path}")
-        cfg = dataclasses.replace(cfg, **parts)
+            data = tomllib.loads(toml)
+        except tomllib.TOMLDecodeError as exc:
+            raise CleaningError(f"cannot read {where}: {exc}") from exc
+        cfg = PipelineConfig.from_dict(data, where)
     if script is not None:
         cfg = cfg.with_script(script)
     return cfg
 
 
-def _section(name: str, default: Any, values: dict[str, Any], where: str) -> Any:
+def _section(name: str, default: Any, values: Mapping[str, Any], where: str) -> Any:
     """`default` with `values` applied, each checked (and a TOML list made the field's tuple)."""
     hints = typing.get_type_hints(type(default))
     checked = {key: _value(name, key, hints[key], value, where) for key, value in values.items()}

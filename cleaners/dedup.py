@@ -45,15 +45,15 @@ import unicodedata
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from importlib import resources
+from datetime import datetime
 from itertools import chain, compress, repeat
 from operator import ne
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from cleaners.model import Change, CleaningError, Document, Explained
+from cleaners.model import Change, CleaningError, Document, Explained, where_label
 from cleaners.mojibake import STEP as REPAIR_STEP
+from cleaners.textutil import data_table, data_terms, instant, to_simplified
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,7 +73,6 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 _ELLIPSIS_END = re.compile(r"(?:\.{2,}|。{2,}|·{3,})$")
 # A complete paragraph (as opposed to a truncated copy or a title) ends a sentence.
 _SENTENCE_END = frozenset("。！？!?；;…\"'”’」』)）")
-_DATA = "cleaners.data"
 # Characters of text each per-text cache holds (fold map, grams, anchor index: ~290 bytes per
 # character together). A text now meets a handful of others (clusters and common passages cap
 # the pairs, issue #16); at 1M characters the three caches were most of a 10 MB run's memory
@@ -139,63 +138,13 @@ def holders_kept(cfg: DedupConfig) -> int:
 # Folding: the text as the key, the shingles and the passage finder see it.
 
 
-@functools.cache
-def _table(name: str) -> list[int | str]:
-    """A ``from<TAB>to<TAB>why`` data file as a `str.translate` table.
-
-    A list indexed by code point (identity where the file says nothing; `str.translate` keeps
-    the characters past its end), not a dict: no hashing per character, and a whole text
-    translates twice as fast.
-    """
-    mapping: dict[int, str] = {}
-    text = resources.files(_DATA).joinpath(name).read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        src, dst = line.split("\t")[:2]
-        mapping[ord(src)] = dst
-    table: list[int | str] = list(range(max(mapping, default=-1) + 1))
-    for code, folded in mapping.items():
-        table[code] = folded
-    return table
-
-
 def _punct_table() -> list[int | str]:
-    return _table("dedup_punct.tsv")
-
-
-@functools.cache
-def _lines(name: str) -> tuple[str, ...]:
-    text = resources.files(_DATA).joinpath(name).read_text(encoding="utf-8")
-    return tuple(s.strip() for s in text.splitlines() if s.strip() and not s.startswith("#"))
-
-
-# Script folding: OpenCC t2s, then the characters t2s leaves apart although a regional
-# converter writes one for the other (s2tw turns 随着 into 隨著, and t2s gives back 随著;
-# s2hk writes 衞生): ``data/dedup_script_variants.tsv``. Chaining tw2s and hk2s instead is not
-# idempotent on Simplified input (tw2s turns 显著 into 显着), so a Simplified copy and its
-# Traditional original would get different keys.
-
-
-@functools.cache
-def _t2s() -> Any:
-    import opencc  # the official binding (README); loaded once, only when dedup runs
-
-    return opencc.OpenCC("t2s.json")
-
-
-@functools.cache
-def _variant_table() -> list[int | str]:
-    return _table("dedup_script_variants.tsv")
-
-
-def _to_simplified(text: str) -> str:
-    return str(_t2s().convert(text)).translate(_variant_table())
+    return data_table("dedup_punct.tsv")
 
 
 @functools.cache
 def _t2s_char(char: str) -> str:
-    return _to_simplified(char)
+    return to_simplified(char)
 
 
 def _fold_chars(text: str) -> str:
@@ -210,7 +159,7 @@ def fold(text: str) -> str:
     >>> fold("數字 政府，「十四五」\\u3000規劃…") == fold('数字政府,"十四五"规划...')
     True
     """
-    return _to_simplified(_fold_chars(text))
+    return to_simplified(_fold_chars(text))
 
 
 def _cache_by_chars(limit: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -278,7 +227,7 @@ def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     where = list(chain.from_iterable(map(repeat, range(len(text)), map(len, outs))))
     where.append(len(text))
     plain = "".join(outs)
-    converted = _to_simplified(plain)
+    converted = to_simplified(plain)
     if len(converted) != len(plain):
         # A phrase rule changed the length: convert character by character so the map holds.
         converted = "".join(_t2s_char(c) if len(_t2s_char(c)) == 1 else c for c in plain)
@@ -309,7 +258,7 @@ def _is_sentence_end(folded: str) -> bool:
 
 @functools.cache
 def _folded_labels() -> tuple[str, ...]:
-    return tuple(sorted({fold(label) for label in _lines("dedup_lead_labels.txt")}, key=len, reverse=True))
+    return tuple(sorted({fold(label) for label in data_terms("dedup_lead_labels.txt")}, key=len, reverse=True))
 
 
 def _label_head(folded: str, cfg: DedupConfig) -> int:
@@ -518,7 +467,7 @@ def within(doc: Document, cfg: DedupConfig) -> Explained:
     changes.extend(_repeated_paragraphs(lines, cfg))
     if not changes:
         return Explained(text=doc.text)
-    changes.sort(key=lambda c: int(c.where.split()[1]))
+    changes.sort(key=lambda c: int(where_label(c.where).split()[1]))
     logger.debug("%s: %d repeated passages collapsed", doc.source.path, len(changes))
     return Explained(text="\n".join(ln.text for ln in lines if not ln.dropped), changes=tuple(changes))
 
@@ -1226,7 +1175,7 @@ def _passage(group: list[tuple[int, int, int]], text_a: str, wa: Sequence[int], 
 
 @functools.cache
 def _official_suffixes() -> tuple[str, ...]:
-    return _lines("dedup_official_domains.txt")
+    return data_terms("dedup_official_domains.txt")
 
 
 def is_official(url: str | None) -> bool:
@@ -1241,7 +1190,6 @@ def is_official(url: str | None) -> bool:
     return any(host == s or host.endswith("." + s) for s in _official_suffixes())
 
 
-_CST = timezone(timedelta(hours=8), "CST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1252,18 +1200,6 @@ class Candidate:
     official: bool = False          # `is_official` of its URL
     path: str = ""                  # last tie-break: the lexically first path, then id
     repairs: int = 0                # edits repair made to this copy (`is_repair`)
-
-
-def _instant(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:       # the sites we archive print China Standard Time without a zone
-        moment = moment.replace(tzinfo=_CST)
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def choose_canonical(candidates: Sequence[Candidate], cfg: DedupConfig | None = None) -> Candidate:
@@ -1300,7 +1236,7 @@ def canonical_rank(c: Candidate) -> tuple[bool, datetime, bool, int, int, str, s
     """Steps 2-5 of the canonical policy as a sort key (smallest wins): what lets a cluster of
     any size choose its canonical in one pass over its members (`choose_canonical` is
     ``min(complete members, key=canonical_rank)``)."""
-    moment = _instant(c.published)
+    moment = instant(c.published)
     return (moment is None, moment or datetime.max, not c.official, c.repairs, -c.chars, c.path, c.id)
 
 

@@ -36,6 +36,10 @@ are recorded. Bytes no codec can decode become U+FFFD, flagged in the trail with
 offsets and character positions, never silently. Inputs that are not text at all (binary, or
 mostly undecodable) are rejected with a reason: empty_input, too_large, binary_content,
 undecodable.
+
+The undecodable bytes are found by a codec error handler ("docclean.record"), which lives in
+Python's process-wide registry: importing this module registers nothing; the edge does it once
+(`register_error_handler`, called by ``archive.startup.start``; issue #17).
 """
 
 from __future__ import annotations
@@ -48,10 +52,10 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
-from cleaners.model import Change, Document, Explained, Rejected
+from cleaners.model import Change, CleaningError, Document, Explained, Rejected
+from cleaners.textutil import data_text
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +235,22 @@ def _record_errors(exc: UnicodeError) -> tuple[str, int]:
     return _MARK, exc.end
 
 
-codecs.register_error("docclean.record", _record_errors)
+ERROR_HANDLER = "docclean.record"
+
+
+def register_error_handler() -> None:
+    """Register the recording error handler in Python's process-wide codec registry: a global
+    side effect, so the edge does it once (``archive.startup.start``), not an import."""
+    codecs.register_error(ERROR_HANDLER, _record_errors)
+
+
+def _check_handler() -> None:
+    try:
+        codecs.lookup_error(ERROR_HANDLER)
+    except LookupError:
+        raise CleaningError(f"the {ERROR_HANDLER!r} codec error handler is not registered: call "
+                            "archive.startup.start() once before cleaning (the CLI, the DAG and "
+                            "the tests do)") from None
 
 
 # --- results --------------------------------------------------------------------------------
@@ -295,7 +314,7 @@ class _Scores(dict[str, float]):
 def _hanzi_table() -> _Scores:
     """log10 frequency of each Chinese character (data/encoding_hanzi_freq.tsv, loaded once)."""
     table = _Scores()
-    text = resources.files("cleaners").joinpath("data/encoding_hanzi_freq.tsv").read_text("utf-8")
+    text = data_text("encoding_hanzi_freq.tsv")
     for line in text.splitlines():
         if line and not line.startswith("#"):
             char, value = line.split("\t")
@@ -373,12 +392,13 @@ def decode_recording(raw: bytes, codec: str, final: bool = True) -> Decoded:
     >>> d.text, d.spans, d.chars
     ('中文\ufffd', [(4, 5)], [2])
     """
+    _check_handler()
     _record.spans = []
     try:
         if final:
-            text = raw.decode(codec, errors="docclean.record")
+            text = raw.decode(codec, errors=ERROR_HANDLER)
         else:
-            text = codecs.getincrementaldecoder(codec)(errors="docclean.record").decode(raw, False)
+            text = codecs.getincrementaldecoder(codec)(errors=ERROR_HANDLER).decode(raw, False)
         spans = list(_record.spans)
     finally:
         _record.spans = []
@@ -678,7 +698,7 @@ def _legacy_lookalike(raw: bytes, text: str, cfg: DecodeConfig) -> Explained | R
     return _finish(raw, decoded, choice, cfg)
 
 
-def _single(raw: bytes, text: str, choice: Choice, cfg: DecodeConfig, bom: int = 0) -> Explained:
+def _single(raw: bytes, text: str, choice: Choice, cfg: DecodeConfig, bom: int = 0) -> Explained | Rejected:
     """A clean decode under one codec (nothing undecodable)."""
     return _finish(raw, Decoded(text, [], []), choice, cfg, bom=bom)
 

@@ -57,7 +57,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cleaners import textutil
 from cleaners.model import Change, Document, Explained
+from cleaners.textutil import data_terms
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -237,9 +239,7 @@ def _control_words() -> re.Pattern[str]:
     """Words of interaction controls and counters (buttons "点赞 收藏 举报", counters
     "浏览 (640)"), from ``data/html_control_words.txt`` (where each group says where it was
     seen), as one alternation, longest term first."""
-    from cleaners.boilerplate import load_lexicon
-
-    terms = sorted(set(load_lexicon("html_control_words.txt")), key=lambda t: (-len(t), t))
+    terms = sorted(set(data_terms("html_control_words.txt")), key=lambda t: (-len(t), t))
     return re.compile("|".join(map(re.escape, terms)))
 
 
@@ -369,7 +369,7 @@ def extract(doc: Document, cfg: ExtractConfig) -> Explained:
         "low_confidence": choice.confidence < cfg.low_confidence,
     }
     changes = parse_flags + _changes(choice.dropped, choice.container, choice.mode, cfg)
-    return Explained(text=text, changes=changes, metadata=metadata, title=title)
+    return Explained(text=text, changes=tuple(changes), metadata=metadata, title=title)
 
 
 @dataclass
@@ -957,7 +957,7 @@ def _named_regions(blocks: list[_Block], name_test: Any, anchor: Any, max_share:
 
 
 def _signature(el: Any) -> str:
-    return el.tag + "." + ".".join(sorted(_TRAILING_DIGITS.sub("", c) for c in (el.get("class") or "").split()))
+    return str(el.tag) + "." + ".".join(sorted(_TRAILING_DIGITS.sub("", c) for c in (el.get("class") or "").split()))
 
 
 def _repeated(blocks: list[_Block], cfg: ExtractConfig) -> tuple[dict[Any, int], ...]:
@@ -1049,35 +1049,21 @@ _WHY = {
 # Metadata
 # ---------------------------------------------------------------------------------------------
 
-def iso_datetime(value: str, utc_offset: str) -> str | None:
-    """ISO 8601 from a meta date: a zone given is kept, a local time gets `utc_offset`.
+def meta_datetime(value: str, utc_offset: str) -> str | None:
+    """ISO 8601 from a meta date (`textutil.iso_datetime`'s policy: a zone given is kept, a
+    local time gets `utc_offset`).
 
-    >>> iso_datetime("2020-02-19T08:30:00+0800", "+08:00")
+    >>> meta_datetime("2020-02-19T08:30:00+0800", "+08:00")
     '2020-02-19T08:30:00+08:00'
-    >>> iso_datetime("2024年5月10日 09:05", "+08:00")
+    >>> meta_datetime("2024年5月10日 09:05", "+08:00")
     '2024-05-10T09:05:00+08:00'
-    >>> iso_datetime("2023-04-12", "+08:00")
+    >>> meta_datetime("2023-04-12", "+08:00")
     '2023-04-12'
-    >>> iso_datetime("1716000000", "+08:00") is None
+    >>> meta_datetime("1716000000", "+08:00") is None
     True
     """
     m = _DATETIME.search(value)
-    if not m:
-        return None
-    year, month, day, hour, minute, second, zone = m.groups()
-    y, mo, d = int(year), int(month), int(day)
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and 1900 <= y <= 2200):
-        return None
-    date = f"{y:04d}-{mo:02d}-{d:02d}"
-    if hour is None or int(hour) > 23 or int(minute) > 59:
-        return date
-    if zone is None:
-        zone = utc_offset
-    elif zone != "Z" and ":" not in zone:
-        zone = f"{zone[:3]}:{zone[3:]}"
-    elif zone == "Z":
-        zone = "+00:00"
-    return f"{date}T{int(hour):02d}:{int(minute):02d}:{int(second or 0):02d}{zone}"
+    return textutil.iso_datetime(m.groups(), utc_offset) if m else None
 
 
 def _metadata(root: Any, cfg: ExtractConfig) -> dict[str, Any]:
@@ -1092,7 +1078,7 @@ def _metadata(root: Any, cfg: ExtractConfig) -> dict[str, Any]:
         value = metas.get(name)
         if value and key not in found:
             if key == "published":
-                iso = iso_datetime(value, cfg.local_utc_offset)
+                iso = meta_datetime(value, cfg.local_utc_offset)
                 if iso is None:
                     continue
                 value = iso
@@ -1103,7 +1089,7 @@ def _metadata(root: Any, cfg: ExtractConfig) -> dict[str, Any]:
             break
     if "published" not in found:
         for t in root.iter("time"):
-            iso = iso_datetime(t.get("datetime") or t.text_content() or "", cfg.local_utc_offset)
+            iso = meta_datetime(t.get("datetime") or t.text_content() or "", cfg.local_utc_offset)
             if iso:
                 found["published"] = iso
                 break

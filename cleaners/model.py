@@ -11,7 +11,16 @@ shapes (STYLE.md §2):
 
 `Explained` is what a step returns: the new text, the changes it made (each a `Change`: what,
 where, why) and any metadata it found on the way. The runner (``cleaners.runner``) turns it
-into the next `Document`.
+into the next `Document`, and completes the trail (issue #17): whatever the step changed of
+the document is also recorded as typed changes a reader can replay, whatever the step said:
+
+- ``Change(step, "edit", "text", where=Span(start, end), detail={"after": ...})``: characters
+  start..end of the step's input text became `after` (`replay` applies them);
+- ``Change(step, "set", "title" | "metadata.<key>" | "decoding.<key>", where=Field(name),
+  detail={"before": ..., "after": ...})``: a field of the document changed.
+
+`where` is a `Span` (characters of the step's input text), a `Field` (a named field), or, in
+the explanations steps give beside those edits, a label a person reads ("line 12").
 """
 
 from __future__ import annotations
@@ -31,13 +40,58 @@ def freeze(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Span:
+    """Characters `start`..`end` (end exclusive) of the step's input text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A named field of the document: "title", "metadata.<key>" or "decoding.<key>"."""
+
+    name: str
+
+
+Where = Span | Field | str
+
+
+def where_json(where: Where) -> Any:
+    """`where` as the record holds it: {"start", "end"}, {"field"}, or the label itself."""
+    if isinstance(where, Span):
+        return {"start": where.start, "end": where.end}
+    if isinstance(where, Field):
+        return {"field": where.name}
+    return where
+
+
+def where_label(where: Any) -> str:
+    """`where` (typed, or as JSON) for a person: "chars 12-40", "title", "line 3".
+
+    >>> where_label(Span(12, 40)), where_label({"field": "title"}), where_label("line 3")
+    ('chars 12-40', 'title', 'line 3')
+    """
+    if isinstance(where, Span):
+        where = where_json(where)
+    if isinstance(where, Field):
+        return where.name
+    if isinstance(where, Mapping):
+        if "field" in where:
+            return str(where["field"])
+        return f"chars {where.get('start')}-{where.get('end')}"
+    return str(where or "")
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One thing a step changed (ftfy's ExplanationStep, widened to the whole pipeline).
 
     step    dotted step name, e.g. "mojibake.repair"
     action  "decode" | "apply" | "remove" | "convert" | "drop" | "flag" | "restore" | ...
     what    the rule, codec or table that acted, e.g. "rule:footer_copyright", "gb18030"
-    where   a location a person can find again: "line 12", "chars 120-140", or "" for all
+    where   a `Span` of the step's input text, a `Field`, or a label a person can find again
+            ("line 12"; "" for all)
     why     one sentence a person can check
     detail  anything else worth keeping: removed text, before/after, counts, "lossy": True
     """
@@ -45,7 +99,7 @@ class Change:
     step: str
     action: str
     what: str
-    where: str = ""
+    where: Where = ""
     why: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
 
@@ -56,10 +110,31 @@ class Change:
         return {
             "action": self.action,
             "what": self.what,
-            "where": self.where,
+            "where": where_json(self.where),
             "why": self.why,
             **dict(self.detail),
         }
+
+    def describe(self) -> str:
+        """One line for a person (`docclean clean --explain`), from the structure."""
+        return describe(self.to_json())
+
+
+def describe(change: Mapping[str, Any], width: int = 60) -> str:
+    """One line for a person from a change as JSON (a record's provenance `details` too).
+
+    >>> describe({"action": "edit", "what": "text", "where": {"start": 3, "end": 5}, "after": "字"})
+    "edit text [chars 3-5] -> '字'"
+    >>> describe({"action": "remove", "what": "rule:copyright", "where": "line 9", "why": "notice"})
+    'remove rule:copyright [line 9]: notice'
+    """
+    if change.get("action") == "set":       # its `what` is the field: no place to repeat
+        return f"set {change.get('what')}: {change.get('before')!r} -> {change.get('after')!r}"
+    line = f"{change.get('action')} {change.get('what')} [{where_label(change.get('where'))}]"
+    if change.get("action") == "edit":
+        after = str(change.get("after", ""))
+        return line + " -> " + repr(after if len(after) <= width else after[:width] + "…")
+    return line + (f": {change.get('why')}" if change.get("why") else "")
 
 
 @dataclass(frozen=True, slots=True)

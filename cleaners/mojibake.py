@@ -80,11 +80,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from cleaners import ruby
 from cleaners.model import Change, CleaningError, Document, Explained
+from cleaners.textutil import data_text
 
 log = logging.getLogger(__name__)
 
@@ -214,11 +214,7 @@ COMMON_PUNCT = frozenset("，。、；：？！“”‘’（）《》「」『
 def _hanzi_cost() -> dict[str, float]:
     """-log10 frequency of each Chinese character, both scripts (data/encoding_hanzi_freq.tsv)."""
     table: dict[str, float] = {}
-    try:
-        text = resources.files("cleaners").joinpath("data/encoding_hanzi_freq.tsv").read_text("utf-8")
-    except FileNotFoundError as exc:  # pragma: no cover - ships with the package
-        raise CleaningError("cleaners/data/encoding_hanzi_freq.tsv is missing: reinstall docclean "
-                            "(it is package data shared by encoding.detect and mojibake.repair)") from exc
+    text = data_text("encoding_hanzi_freq.tsv")  # shared with encoding.detect
     for row in text.splitlines():
         if row and not row.startswith("#"):
             char, value = row.split("\t")

@@ -27,6 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from cleaners.textutil import convert
+
 log = logging.getLogger(__name__)
 
 # Letters a Hanyu Pinyin syllable is written with (tone marks included; "ü" with its tones).
@@ -84,21 +86,6 @@ def _phrases() -> dict[str, list[list[str]]]:
     return phrases_dict
 
 
-@functools.cache
-def _opencc(config: str) -> Any:
-    import opencc
-
-    return opencc.OpenCC(config)
-
-
-def _t2s(text: str) -> str:
-    return str(_opencc("t2s.json").convert(text))
-
-
-def _s2t(text: str) -> str:
-    return str(_opencc("s2t.json").convert(text))
-
-
 def _norm(reading: str) -> str:
     return unicodedata.normalize("NFC", reading)
 
@@ -139,9 +126,9 @@ def _restore(reading: str, before: str, after: str, traditional: bool) -> tuple[
     for neighbour, first in ((after, True), (before, False)):
         if not neighbour or not _is_hanzi(neighbour):
             continue
-        simple = _t2s(neighbour)
+        simple = convert(neighbour, "t2s.json")
         for char in chars:
-            cand = _t2s(char)
+            cand = convert(char, "t2s.json")
             word = cand + simple if first else simple + cand
             entry = phrases.get(word)
             if entry is None:
@@ -154,7 +141,7 @@ def _restore(reading: str, before: str, after: str, traditional: bool) -> tuple[
     cand, words = next(iter(found.items()))
     if traditional:
         word = sorted(words)[0]
-        converted = _s2t(word)
+        converted = convert(word, "s2t.json")
         index = 0 if word.startswith(cand) else len(word) - 1
         cand = converted[index]
     return cand, sorted(words)
@@ -165,8 +152,8 @@ def _traditional(line: str) -> bool:
     hanzi = "".join(ch for ch in line if _is_hanzi(ch))
     if not hanzi:
         return False
-    simple = _t2s(hanzi)
-    trad = _s2t(hanzi)
+    simple = convert(hanzi, "t2s.json")
+    trad = convert(hanzi, "s2t.json")
     return sum(a != b for a, b in zip(hanzi, simple, strict=False)) > sum(
         a != b for a, b in zip(hanzi, trad, strict=False))
 

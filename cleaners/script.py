@@ -40,14 +40,15 @@ Three passes, in this order, each recorded in the trail:
 Why the official binding (README "Why opencc, not opencc-python-reimplemented"): it passes
 OpenCC's own test cases for every config we offer and converts tens of MB/s, where the
 pure-Python reimplementation (which installs a module of the same name) fails half of them at
-about 2 MB/s. `opencc_version()` refuses to run on the reimplementation.
+about 2 MB/s. `opencc_version()` refuses to run on the reimplementation. The sha256 of the
+installed OpenCC files, which the fast path and the regional table are checked against, is
+computed once at start-up (``archive.startup``), not by this step (issue #17).
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
 import itertools
 import json
 import logging
@@ -56,16 +57,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ahocorasick_rs
 
 from cleaners.model import Change, CleaningError, Document, Explained
-
-if TYPE_CHECKING:  # the binding is imported lazily: only documents that are converted need it
-    import opencc
+from cleaners.textutil import converter, data_rows, data_text, opencc_files, opencc_version
 
 log = logging.getLogger(__name__)
 
@@ -153,39 +150,6 @@ class ConvertConfig:
 
 # ---------------------------------------------------------------------------------------------
 # OpenCC
-
-
-def opencc_version() -> str:
-    """The version of the official OpenCC binding; refuses any other module named `opencc`.
-
-    `opencc-python-reimplemented` installs a module of the same name that silently replaces
-    the official one (issue #6): it has no `__version__` and no compiled core.
-
-    >>> opencc_version().count(".") >= 1
-    True
-    """
-    try:
-        import opencc
-    except ImportError as exc:  # pragma: no cover - the package is a hard dependency
-        raise CleaningError("script.convert needs the official OpenCC binding: "
-                            "pip install 'opencc>=1.1.9'") from exc
-    version = getattr(opencc, "__version__", None)
-    if not isinstance(version, str) or not hasattr(opencc, "opencc_clib"):
-        raise CleaningError(
-            f"the `opencc` module at {getattr(opencc, '__file__', '?')} is not the official "
-            "binding (opencc-python-reimplemented installs a module of the same name): "
-            "pip uninstall opencc-python-reimplemented opencc && pip install 'opencc>=1.1.9'")
-    return version
-
-
-@functools.cache
-def converter(config: str) -> opencc.OpenCC:
-    """One OpenCC converter per config, built once per process (building one loads its
-    dictionaries: far slower than converting a document)."""
-    opencc_version()
-    import opencc
-
-    return opencc.OpenCC(config)
 
 
 def opencc_config(target: str) -> str:
@@ -333,15 +297,6 @@ VARIANT_TARGETS = ("tw", "hk")
 NEVER = re.compile("(?!)")  # matches nothing: an empty table or exception list
 
 
-def opencc_share_dir() -> Path | None:
-    """The folder the official binding loads its configs and dictionaries from."""
-    opencc_version()
-    import opencc
-
-    share = Path(opencc.__file__).parent / "clib" / "share" / "opencc"
-    return share if share.is_dir() else None
-
-
 @dataclass(frozen=True)
 class VariantsPath:
     """s2tw or s2hk, computed as s2t.json followed by the config's variant character table.
@@ -397,19 +352,19 @@ def _exceptions_pattern(exceptions: Mapping[str, int]) -> re.Pattern[str]:
 def variants_path(config: str) -> VariantsPath | None:
     """The fast path for `config`, if it has one and the installed OpenCC files are the ones the
     table was made from; None otherwise (the official converter runs)."""
-    data = json.loads(resources.files("cleaners").joinpath(f"data/{VARIANTS_FILE}").read_text("utf-8"))
-    return load_variants_path(config, data, opencc_share_dir())
+    data = json.loads(data_text(VARIANTS_FILE))
+    return load_variants_path(config, data, opencc_files())
 
 
-def load_variants_path(config: str, data: Mapping[str, Any], share: Path | None) -> VariantsPath | None:
+def load_variants_path(config: str, data: Mapping[str, Any],
+                       installed: Mapping[str, str]) -> VariantsPath | None:
     """The fast path described by `data` (the JSON of `VARIANTS_FILE`) for `config`, or None
-    when it has none or when any file it was made from differs in `share` (by sha256)."""
+    when it has none or when any file it was made from is missing from, or differs in, the
+    installed OpenCC files (`installed`: name -> sha256, hashed at start-up)."""
     entry = next((e for e in data["targets"].values() if e["config"] == config), None)
     if entry is None:
         return None
-    changed = [name for name, digest in entry["files"].items()
-               if share is None or not (share / name).is_file()
-               or hashlib.sha256((share / name).read_bytes()).hexdigest() != digest]
+    changed = [name for name, digest in entry["files"].items() if installed.get(name) != digest]
     if changed:
         log.warning("OpenCC %s: %s missing or not the files %s was made from (OpenCC %s); "
                     "%s runs without its fast path (same output, slower): run "
@@ -488,31 +443,16 @@ class PhraseTable:
     signature: frozenset[str]                # terms that count as over-conversion evidence
 
 
-def _read_tsv(name: str) -> list[dict[str, str]]:
-    """Rows of a data file: '#' lines are comments, the first other line is the header."""
-    text = resources.files("cleaners").joinpath("data", name).read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    header = lines[0].split("\t")
-    rows = []
-    for line in lines[1:]:
-        cells = line.split("\t")
-        if len(cells) != len(header):
-            raise CleaningError(f"cleaners/data/{name}: expected {len(header)} tab-separated "
-                                f"columns ({', '.join(header)}), got {len(cells)} in {line!r}")
-        rows.append(dict(zip(header, cells, strict=True)))
-    return rows
-
-
 @functools.cache
 def phrase_rows() -> tuple[dict[str, str], ...]:
     """The regional decisions as written (Traditional), loaded once."""
-    return tuple(_read_tsv(PHRASES_FILE))
+    return data_rows(PHRASES_FILE)
 
 
 @functools.cache
 def marker_rows() -> tuple[dict[str, str], ...]:
     """The mainland marker list as written (Traditional), loaded once."""
-    return tuple(_read_tsv(MARKERS_FILE))
+    return data_rows(MARKERS_FILE)
 
 
 @functools.cache
@@ -522,12 +462,9 @@ def regional_data() -> dict[str, Any]:
     Made from the installed dictionaries; if they have changed since, it is still the inverse
     of what that OpenCC wrote, so it is used, with a warning (a test fails until it is rebuilt).
     """
-    data: dict[str, Any] = json.loads(
-        resources.files("cleaners").joinpath(f"data/{REGIONAL_FILE}").read_text("utf-8"))
-    share = opencc_share_dir()
-    changed = [name for name, digest in data["files"].items()
-               if share is None or not (share / name).is_file()
-               or hashlib.sha256((share / name).read_bytes()).hexdigest() != digest]
+    data: dict[str, Any] = json.loads(data_text(REGIONAL_FILE))
+    installed = opencc_files()
+    changed = [name for name, digest in data["files"].items() if installed.get(name) != digest]
     if changed:
         log.warning("OpenCC %s: %s not the files %s was made from (OpenCC %s): run "
                     "scripts/make_opencc_regional.py", opencc_version(), ", ".join(changed),
@@ -909,7 +846,7 @@ def reverse_regional(text: str, target: str, cfg: ConvertConfig, info: dict[str,
         limit = cfg.evidence_chars
         sample = counts if len(text) <= limit else Counter(terms[:bisect.bisect_left(at, limit)])
         mainland_of = {t: next((p.mainland for p in readings[t] if p.mainland), "") for t in signature}
-        consistent = []
+        consistent: list[str] = []
         needed = cfg.min_consistent_share * len(signature)
         for k, t in enumerate(signature):  # str.count per term, stopping once decided
             if len(consistent) >= needed or len(consistent) + len(signature) - k < needed:
@@ -1108,7 +1045,8 @@ def _protected_lines(text: str, starts: list[int]) -> list[int]:
     [2, 4, 5]
     """
     found: set[int] = set()
-    searches = [functools.partial(text.find, "://"), functools.partial(text.find, "www.")]
+    searches: list[Callable[[int], int]] = [functools.partial(text.find, "://"),
+                                            functools.partial(text.find, "www.")]
     if _may_have_mojibake(text):
         searches.append(_mojibake_at(text))
     for search in searches:

@@ -5,7 +5,7 @@ with a block of pornographic search keywords separated by "|" that a hacked page
 after its copyright line; such blocks are recognised by shape (many short "|"-separated
 segments) together with a flagged-word lexicon, or, without separators, by the density of
 strong flagged terms. Both lexicons are data files (`cleaners/data/spam_terms.txt`,
-`spam_weak_terms.txt`), folded to Simplified like the text (`boilerplate.fold`), so a
+`spam_weak_terms.txt`), folded to Simplified like the text (`textutil.view_fold`), so a
 Traditional or mixed-script copy is caught by the same terms.
 """
 
@@ -16,9 +16,11 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from cleaners.textutil import data_terms, view_fold
+
 logger = logging.getLogger(__name__)
 
-# "|" and the full-width "｜" are folded to "|" by boilerplate.fold; "丨" (a CJK stroke that
+# "|" and the full-width "｜" are folded to "|" by textutil.view_fold; "丨" (a CJK stroke that
 # sites use as a separator) is not, so it is listed here.
 _SEPARATORS = re.compile(r"[|丨]")
 
@@ -37,10 +39,8 @@ class SpamVerdict:
 @cache
 def _lexicons() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """The strong and weak term patterns, longest first, built once."""
-    from cleaners.boilerplate import fold, load_lexicon
-
-    strong = sorted({fold(t) for t in load_lexicon("spam_terms.txt")}, key=len, reverse=True)
-    weak = sorted({fold(t) for t in load_lexicon("spam_weak_terms.txt")}, key=len, reverse=True)
+    strong = sorted({view_fold(t) for t in data_terms("spam_terms.txt")}, key=len, reverse=True)
+    weak = sorted({view_fold(t) for t in data_terms("spam_weak_terms.txt")}, key=len, reverse=True)
     logger.debug("spam lexicons: %s strong, %s weak terms", len(strong), len(weak))
     return (re.compile("|".join(map(re.escape, strong))),
             re.compile("|".join(map(re.escape, weak))))

@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPO))
 
 from archive import batch, flow  # noqa: E402
 from archive.reader import discover  # noqa: E402
+from archive.startup import load_config  # noqa: E402
 from cleaners import runner  # noqa: E402
-from cleaners.config import load_config  # noqa: E402
 from cleaners.model import Rejected  # noqa: E402
 from cleaners.pipeline import select as pipeline_select  # noqa: E402
 
@@ -213,4 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from archive.startup import start
+
+    start()  # every entry point prepares the process first (archive.startup, issue #17)
     sys.exit(main())

@@ -68,8 +68,8 @@ def seed_paragraphs() -> list[str]:
     """The seeds' paragraphs as the pipeline leaves them (mojibake repaired, chrome stripped,
     Simplified): generated documents then start from clean text, as most real inputs do."""
     from archive.reader import read
+    from archive.startup import load_config
     from cleaners import runner
-    from cleaners.config import load_config
     from cleaners.model import Rejected
 
     out = []
@@ -393,4 +393,7 @@ def _floors(rows: list[Row], jobs: int) -> int:
 
 
 if __name__ == "__main__":
+    from archive.startup import start
+
+    start()  # every entry point prepares the process first (archive.startup, issue #17)
     sys.exit(main())

@@ -595,4 +595,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from archive.startup import start
+
+    start()  # every entry point prepares the process first (archive.startup, issue #17)
     sys.exit(main())

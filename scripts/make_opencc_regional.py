@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from make_opencc_variants import keys, sha256  # noqa: E402
 
-from cleaners.script import opencc_share_dir  # noqa: E402
+from archive.startup import opencc_share_dir  # noqa: E402
 
 OUT = REPO / "cleaners" / "data" / "script_opencc_regional.json"
 # jieba count a mainland word holding a Taiwan word needs to be kept whole (counts): 10, as
@@ -162,4 +162,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    from archive.startup import start
+
+    start()  # every entry point prepares the process first (archive.startup, issue #17)
     raise SystemExit(main(sys.argv[1:]))

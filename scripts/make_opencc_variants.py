@@ -38,8 +38,9 @@ import opencc
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from archive.startup import opencc_share_dir  # noqa: E402
 from cleaners.encoding import _hanzi_table  # noqa: E402
-from cleaners.script import VARIANT_TARGETS, opencc_config, opencc_share_dir  # noqa: E402
+from cleaners.script import VARIANT_TARGETS, opencc_config  # noqa: E402
 
 OUT = REPO / "cleaners" / "data" / "script_opencc_variants.json"
 STAGE_ONE = "s2t.json"
@@ -137,4 +138,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    from archive.startup import start
+
+    start()  # every entry point prepares the process first (archive.startup, issue #17)
     raise SystemExit(main(sys.argv[1:]))

@@ -201,8 +201,8 @@ def test_a_run_streams_chunks_with_worker_features_and_reports_every_phase(seed_
     """Results reach the writer a chunk at a time, carrying the dedup features the cleaning
     process computed (the writer recomputes nothing); progress names each phase."""
     from archive import batch, flow
+    from archive.startup import load_config
     from cleaners import dedup
-    from cleaners.config import load_config
 
     cfg = load_config()
     inputs = iter(seed_paths * 4)              # a generator: nothing needs the inputs' count

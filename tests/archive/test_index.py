@@ -9,8 +9,8 @@ from pathlib import Path
 from archive import ocfl
 from archive.cli import main
 from archive.index import Index, candidate_of, index_path
+from archive.startup import load_config
 from cleaners import dedup
-from cleaners.config import load_config
 
 
 def _records(root: Path) -> list[dict]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from archive.cli import main
-from cleaners.config import PipelineConfig, load_config
+from archive.startup import load_config
+from cleaners.config import PipelineConfig
 from cleaners.model import CleaningError
 
 BAD = [
@@ -21,6 +22,8 @@ BAD = [
     ('[extract]\nlocal_utc_offset = "8"\n', "like +08:00"),
     ("[strip]\ntitle_max_chars = true\n", "should be a whole number"),
     ("[dedup]\nbands = 5\n", "multiple of bands"),
+    ('[repair]\nlegacy_codec = ["gb18030"]\n', "unknown keys in [repair]: ['legacy_codec']"),
+    ("[stripping]\nmin_block_chars = 3\n", "unknown section [stripping]"),
 ]
 
 
@@ -55,6 +58,16 @@ def test_the_dag_dict_is_checked_too():
     data["repair"]["legacy_codecs"] = "big5"
     with pytest.raises(CleaningError, match="legacy_codecs"):
         PipelineConfig.from_dict(data)
+
+
+def test_the_dag_dict_names_an_unknown_key():
+    """A typo in a DAG's config dict is an error naming it, not a setting silently ignored;
+    an archived run's config read back for its report may hold keys renamed since."""
+    data = PipelineConfig().to_dict()
+    data["strip"]["min_block_char"] = 3
+    with pytest.raises(CleaningError, match=r"unknown keys in \[strip\]: \['min_block_char'\]"):
+        PipelineConfig.from_dict(data)
+    assert PipelineConfig.from_dict(data, strict=False) == PipelineConfig()
 
 
 def test_an_unreadable_config_is_one_line(tmp_path, capsys):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from archive.startup import load_config
 from cleaners import mojibake, pipeline, ruby, runner
-from cleaners.config import load_config
 from cleaners.model import Change, CleaningError, Document, Explained, Source
 from cleaners.mojibake import RepairConfig, repair, replay
 

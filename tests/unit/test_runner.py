@@ -7,9 +7,10 @@ import pickle
 
 import pytest
 
+from archive.startup import load_config
 from cleaners import pipeline, runner
-from cleaners.config import PipelineConfig, load_config
-from cleaners.model import Change, CleaningError, Document, Explained, Rejected, Source
+from cleaners.config import PipelineConfig
+from cleaners.model import Change, CleaningError, Document, Explained, Rejected, Source, Span
 
 
 def _doc(raw: bytes = "數字政府\n".encode()) -> Document:
@@ -41,7 +42,9 @@ def test_change_kept_only_when_text_changed_but_flags_always():
     assert entries["test.step"].changed is False
     assert entries["test.step"].changes == (flag,)
     assert entries["test.change"].changed is True
-    assert entries["test.change"].changes == (noisy,)
+    # what the step said, then what the runner measured it did (issue #17)
+    assert entries["test.change"].changes == (
+        noisy, Change("test.change", "edit", "text", Span(5, 5), "", {"after": "!"}))
     assert out.text == "數字政府\n!"
     assert stats["test.change"].changed == 1 and stats["test.step"].changed == 0
     assert stats["encoding.detect"].bytes_in == len("數字政府\n".encode())
@@ -101,3 +104,31 @@ def test_config_toml_overrides_and_errors(tmp_path):
         load_config(bad)
     with pytest.raises(CleaningError, match="unknown script"):
         load_config(script="latin")
+
+
+def test_a_title_or_metadata_change_alone_is_recorded_and_replays():
+    """Issue #17: a step that changed only the title used to leave `changed=False` and no
+    change; now the runner records each field it set, and the step's own explanation."""
+    said = Change("test.title", "convert", "opencc:t2s.json", "title", "one script")
+    titled = _step(lambda d, c: Explained(d.text, (said,), metadata={"publisher": "新華社"},
+                                          title="數字政府"), "test.title")
+    doc = runner.run(_doc(), load_config(), steps=(pipeline.STEPS[0], titled))
+    assert isinstance(doc, Document)
+    entry = doc.trail[-1]
+    assert entry.changed is True
+    assert [c.what for c in entry.changes] == ["opencc:t2s.json", "title", "metadata.publisher"]
+    before = doc.trail[0]
+    assert runner.replay_fields(None, {}, {}, entry.changes) == ("數字政府", {"publisher": "新華社"}, {})
+    assert before.step == "encoding.detect"
+
+
+def test_text_edits_replay_exactly_on_awkward_diffs():
+    cases = [("", "abc"), ("abc", ""), ("a\nb\nc\n", "c\nb\na\n"), ("甲乙\r\n丙", "甲乙丙"),
+             ("x\n" * 50, "x\n" * 49 + "y\n"), ("同一行", "同一行\n"), ("a\n\n\nb", "a\nb")]
+    for old, new in cases:
+        edits = runner.text_edits(old, new)
+        assert runner.replay_edits(old, edits) == new, (old, new, edits)
+    assert runner.text_edits("same", "same") == []
+    many = runner.text_edits("a\nb\nc\nd\n", "A\nb\nC\nd\n", max_edits=1)
+    assert many == [(0, 5, "A\nb\nC")]
+    assert runner.replay_edits("a\nb\nc\nd\n", many) == "A\nb\nC\nd\n"
