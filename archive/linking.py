@@ -356,6 +356,7 @@ class Linker:
         spans = dedup.passage_spans(text, fresh, self.cfg) if fresh else []
         if spans and known:
             spans = self._join_named(text, spans, fresh, known)
+            fresh = {fp for fp in fresh if fp not in known}
         if spans:
             other = self._other_holder(rid, min(fresh))
             passages = dedup.shared_passages(text, self._text(other), self.cfg) if other else []
